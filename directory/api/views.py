@@ -1,0 +1,59 @@
+"""JSON endpoints. Errors answer 400/404 with {"error": {"field", "message"}}."""
+
+from __future__ import annotations
+
+from flask import Response, abort, jsonify, request
+
+from ..listings.catalog import published_clinic
+from ..listings.finder import find
+from ..search import QueryError
+from . import bp
+from .serialize import clinic_detail, clinic_summary
+
+
+def error_response(status: int, message: str, field: str | None = None, **extra) -> Response:
+    response = jsonify({"error": {"field": field, "message": message, **extra}})
+    response.status_code = status
+    return response
+
+
+@bp.get("/search")
+def search() -> Response:
+    """The search contract as JSON."""
+    try:
+        found = find(request.args)
+    except QueryError as exc:
+        return error_response(400, exc.message, exc.field, suggestions=exc.suggestions)
+    query = found.query
+    location = query.location
+    return jsonify(
+        {
+            "query": query.normalized(),
+            "location": (
+                {
+                    "label": location.label,
+                    "lat": location.lat,
+                    "lng": location.lng,
+                    "state": location.state,
+                }
+                if location
+                else None
+            ),
+            "total": found.page.total,
+            "page": query.page,
+            "per_page": query.per_page,
+            "results": [clinic_summary(r.clinic, r.distance_miles) for r in found.results],
+            "telehealth": [clinic_summary(r.clinic) for r in found.telehealth],
+            "facets": found.page.facets,
+            "demo_data": any(r.clinic.is_demo for r in found.results + found.telehealth),
+        }
+    )
+
+
+@bp.get("/clinics/<slug>")
+def clinic(slug: str) -> Response:
+    """One published listing."""
+    record = published_clinic(slug)
+    if record is None:
+        abort(404)
+    return jsonify(clinic_detail(record))

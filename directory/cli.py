@@ -1,0 +1,80 @@
+"""`flask` commands: setup (migrate + seed + index), seed, search reindex / verify."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+from flask_migrate import upgrade
+
+from .listings import demo
+from .listings.vocabulary import load_vocabularies
+from .search import sync
+
+search_cli = AppGroup("search", help="Maintain the search index.")
+seed_cli = AppGroup("seed", help="Load vocabularies and demo data.")
+
+
+@seed_cli.command("vocabularies")
+def seed_vocabularies() -> None:
+    """Insert missing vocabulary entries from seed_data/ (idempotent)."""
+    added = load_vocabularies()
+    click.echo("Vocabularies: " + ", ".join(f"{k} +{v}" for k, v in added.items()))
+
+
+@seed_cli.command("demo")
+def seed_demo() -> None:
+    """Insert the fictional demo clinics that are not loaded yet (idempotent)."""
+    load_vocabularies()
+    added = demo.load_demo(after_commit=sync.refresh)
+    click.echo(f"Demo clinics added: {added}")
+
+
+@search_cli.command("reindex")
+def search_reindex() -> None:
+    """Rebuild the whole index from the published rows."""
+    started = time.perf_counter()
+    count = sync.rebuild()
+    click.echo(f"Indexed {count} published clinics in {time.perf_counter() - started:.1f} s")
+
+
+@search_cli.command("verify")
+def search_verify() -> None:
+    """Report drift between the index and the database; exit 1 when there is any."""
+    drift = sync.verify()
+    if drift.clean:
+        click.echo("Index matches the database.")
+        return
+    for label, ids in (("missing", drift.missing), ("extra", drift.extra), ("stale", drift.stale)):
+        if ids:
+            shown = ", ".join(map(str, ids[:20])) + (" …" if len(ids) > 20 else "")
+            click.echo(f"{label}: {len(ids)} ({shown})")
+    sys.exit(1)
+
+
+def register(app: Flask) -> None:
+    app.cli.add_command(search_cli)
+    app.cli.add_command(seed_cli)
+
+    @app.cli.command("setup")
+    @click.option(
+        "--demo/--no-demo", "demo_flag", default=None, help="Load demo data into an empty database."
+    )
+    def setup(demo_flag: bool | None) -> None:
+        """Apply migrations, load vocabularies, demo data when empty, and build the index.
+
+        Safe to run on every start: each step does nothing when already done.
+        """
+        upgrade()
+        load_vocabularies()
+        want_demo = app.config["DEMO_DATA"] if demo_flag is None else demo_flag
+        if want_demo and demo.clinic_count() == 0:
+            click.echo(f"Loaded {demo.load_demo()} demo clinics (fictional).")
+        drift = sync.verify()
+        if not drift.clean:
+            count = sync.rebuild()
+            click.echo(f"Search index rebuilt: {count} published clinics.")
+        click.echo("Ready.")

@@ -1,0 +1,39 @@
+"""Error pages: JSON for the API, HTML for people; a 500 rolls the session back."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+
+FRIENDLY = {
+    400: "We could not understand that request.",
+    404: "We could not find that page.",
+    405: "That action is not allowed here.",
+    413: "That upload is too large.",
+    429: "Too many requests. Please wait a minute and try again.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def register(app: Flask) -> None:
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        status = error.code or 500
+        if status >= 500:
+            db.session.rollback()
+        message = FRIENDLY.get(status, error.description or error.name)
+        if _wants_json():
+            response = jsonify({"error": {"field": None, "message": message}})
+            response.status_code = status
+            return response
+        return render_template("error.html", status=status, message=message), status
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        app.logger.exception("Unhandled error on %s", request.path)
+        return http_error(InternalServerError())

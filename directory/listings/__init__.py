@@ -1,0 +1,1 @@
+"""Domain services for listings: they own transactions and keep the index in sync."""

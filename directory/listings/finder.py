@@ -1,0 +1,56 @@
+"""Answer a patient's search: parse the query string, ask the backend, load the rows.
+
+HTML and JSON views both call `find`, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..geo import get_gazetteer
+from ..models import Clinic
+from ..search import SearchPage, SearchQuery, get_backend, parse_search_query
+from .catalog import clinics_by_ids
+from .vocabulary import vocabulary_names
+
+
+@dataclass(frozen=True)
+class Result:
+    """A clinic with its distance from the searched place (None without a place)."""
+
+    clinic: Clinic
+    distance_miles: float | None
+
+
+@dataclass
+class Found:
+    """Everything a results page or the API needs."""
+
+    query: SearchQuery
+    page: SearchPage
+    results: list[Result]
+    telehealth: list[Result]
+    vocabularies: dict[str, dict[str, str]]
+
+
+def parse(args: Mapping[str, Any], vocabularies: dict[str, dict[str, str]]) -> SearchQuery:
+    """Validate a query string (raises `QueryError` naming the field)."""
+    return parse_search_query(args, vocabularies, get_gazetteer().resolve)
+
+
+def find(args: Mapping[str, Any]) -> Found:
+    """Run the search the query string asks for."""
+    vocabularies = vocabulary_names()
+    query = parse(args, vocabularies)
+    page = get_backend().search(query)
+    clinics = clinics_by_ids([h.clinic_id for h in page.hits + page.telehealth])
+    # A clinic unpublished between indexing and now is skipped rather than shown.
+    results = [
+        Result(clinics[h.clinic_id], h.distance_miles) for h in page.hits if h.clinic_id in clinics
+    ]
+    telehealth = [
+        Result(clinics[h.clinic_id], None) for h in page.telehealth if h.clinic_id in clinics
+    ]
+    return Found(query, page, results, telehealth, vocabularies)

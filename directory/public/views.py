@@ -1,0 +1,113 @@
+"""Thin views: parse input, call a listings service, render a template."""
+
+from __future__ import annotations
+
+import re
+
+from flask import abort, render_template, request, url_for
+
+from ..geo import US_STATES
+from ..listings import catalog
+from ..listings.finder import find
+from ..listings.vocabulary import vocabulary_names
+from ..search import QueryError
+from . import bp
+from .structured_data import clinic_json_ld
+
+
+def city_slug(city: str) -> str:
+    """ "St. Louis" -> "st-louis": the city part of browse URLs."""
+    return re.sub(r"[^a-z0-9]+", "-", city.lower()).strip("-")
+
+
+@bp.get("/")
+def home():
+    """A what/where search box, modality shortcuts and the states we list."""
+    return render_template(
+        "home.html",
+        vocabularies=vocabulary_names(),
+        states=catalog.states_with_counts(),
+    )
+
+
+@bp.get("/search")
+def search():
+    """Results with filters, counts and a telehealth section; errors keep the form values."""
+    try:
+        found = find(request.args)
+    except QueryError as error:
+        return (
+            render_template(
+                "search.html",
+                found=None,
+                error=error,
+                args=request.args,
+                vocabularies=vocabulary_names(),
+            ),
+            400,
+        )
+    return render_template(
+        "search.html",
+        found=found,
+        error=None,
+        args=request.args,
+        vocabularies=found.vocabularies,
+    )
+
+
+@bp.get("/clinics/<slug>")
+def clinic(slug: str):
+    """Everything about one listing, with schema.org data for search engines."""
+    record = catalog.published_clinic(slug)
+    if record is None:
+        abort(404)
+    return render_template("clinic.html", clinic=record, json_ld=clinic_json_ld(record))
+
+
+@bp.get("/browse")
+def browse_states():
+    """Every state with listed clinics."""
+    return render_template(
+        "browse_states.html", states=catalog.states_with_counts(), state_names=US_STATES
+    )
+
+
+@bp.get("/browse/<state>")
+def browse_state(state: str):
+    """Cities of a state with listed clinics, and the telehealth programs serving it."""
+    code = state.upper()
+    if code not in US_STATES:
+        abort(404)
+    return render_template(
+        "browse_state.html",
+        state=code,
+        state_name=US_STATES[code],
+        cities=[(city, city_slug(city), n) for city, n in catalog.cities_with_counts(code)],
+        telehealth=catalog.telehealth_serving(code),
+    )
+
+
+@bp.get("/browse/<state>/<city>")
+def browse_city(state: str, city: str):
+    """The clinics of one city."""
+    code = state.upper()
+    if code not in US_STATES:
+        abort(404)
+    names = {city_slug(name): name for name, _ in catalog.cities_with_counts(code)}
+    if city not in names:
+        abort(404)
+    name = names[city]
+    return render_template(
+        "browse_city.html",
+        state=code,
+        state_name=US_STATES[code],
+        city=name,
+        clinics=catalog.clinics_in_city(code, name),
+        search_url=url_for("public.search", where=f"{name}, {code}"),
+    )
+
+
+@bp.get("/about")
+def about():
+    """What the directory is, where listings come from, and that demo data is fictional."""
+    return render_template("about.html")

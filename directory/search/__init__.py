@@ -1,0 +1,48 @@
+"""Search: the query contract, the backend interface and the engines behind it.
+
+`init_app` picks the backend named by SEARCH_BACKEND (CTFd-style registry), so
+tests and deployments swap engines without touching views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
+from .backend import Drift, Hit, SearchBackend, SearchPage
+from .query import QueryError, SearchQuery, parse_search_query
+
+
+def _whoosh(app: Flask) -> SearchBackend:
+    from .whoosh_backend import WhooshBackend
+
+    return WhooshBackend(app.config["SEARCH_INDEX_DIR"])
+
+
+BACKENDS: dict[str, Callable[[Flask], SearchBackend]] = {"whoosh": _whoosh}
+
+
+def init_app(app: Flask) -> None:
+    name = app.config.get("SEARCH_BACKEND", "whoosh")
+    if name not in BACKENDS:
+        raise RuntimeError(f"Unknown SEARCH_BACKEND {name!r}; choose one of {sorted(BACKENDS)}")
+    app.extensions["search"] = BACKENDS[name](app)
+
+
+def get_backend() -> SearchBackend:
+    """The current app's search backend."""
+    return current_app.extensions["search"]
+
+
+__all__ = [
+    "Drift",
+    "Hit",
+    "QueryError",
+    "SearchBackend",
+    "SearchPage",
+    "SearchQuery",
+    "get_backend",
+    "init_app",
+    "parse_search_query",
+]

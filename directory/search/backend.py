@@ -1,0 +1,86 @@
+"""The one interface the app uses to search, whatever engine sits behind it."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from .documents import ClinicDocument
+from .query import SearchQuery
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One clinic in a result list: its id, and its distance when a place was given."""
+
+    clinic_id: int
+    distance_miles: float | None = None
+    score: float | None = None
+
+
+@dataclass
+class SearchPage:
+    """One page of results plus what the filters panel needs."""
+
+    query: SearchQuery
+    hits: list[Hit]
+    total: int
+    telehealth: list[Hit] = field(default_factory=list)
+    facets: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.query.per_page))
+
+
+@dataclass
+class Drift:
+    """What `verify` found: ids missing from the index, extra in it, or out of date."""
+
+    missing: list[int] = field(default_factory=list)
+    extra: list[int] = field(default_factory=list)
+    stale: list[int] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        return not (self.missing or self.extra or self.stale)
+
+
+class SearchBackend(ABC):
+    """Index published clinics and answer `SearchQuery`s.
+
+    Callers pass documents of *published* clinics only: the listings services
+    decide what is public, the backend only stores and finds.
+    """
+
+    name: str = "abstract"
+
+    @abstractmethod
+    def index(self, documents: Iterable[ClinicDocument]) -> None:
+        """Add or replace these documents."""
+
+    @abstractmethod
+    def remove(self, clinic_ids: Iterable[int]) -> None:
+        """Drop these clinics from the index (absent ids are ignored)."""
+
+    @abstractmethod
+    def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
+        """Replace the whole index with these documents; return how many were indexed."""
+
+    @abstractmethod
+    def fingerprints(self) -> dict[int, str]:
+        """Every indexed clinic id with the fingerprint of the document it was indexed from."""
+
+    @abstractmethod
+    def search(self, query: SearchQuery) -> SearchPage:
+        """Run a validated query."""
+
+    def verify(self, expected: dict[int, str]) -> Drift:
+        """Compare the index with the fingerprints the database says it should hold."""
+        actual = self.fingerprints()
+        return Drift(
+            missing=sorted(set(expected) - set(actual)),
+            extra=sorted(set(actual) - set(expected)),
+            stale=sorted(i for i in expected.keys() & actual.keys() if expected[i] != actual[i]),
+        )

@@ -1,0 +1,77 @@
+"""The search document: the part of a published clinic that every backend indexes.
+
+Both backends index the same `ClinicDocument`, and `fingerprint` lets `verify`
+notice any drift between the index and the database, including vocabulary renames.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+
+from ..geo import US_STATES
+from ..models import Clinic
+
+
+@dataclass(frozen=True)
+class ClinicDocument:
+    """Plain data for one published clinic, as the search engines see it."""
+
+    id: int
+    name: str
+    description: str
+    city: str
+    state: str
+    kind: str
+    lat: float | None
+    lng: float | None
+    states_served: tuple[str, ...]
+    # modality code -> lowest published session price (None: no published price)
+    prices: tuple[tuple[str, int | None], ...]
+    conditions: tuple[str, ...]
+    insurers: tuple[str, ...]
+    payment: tuple[str, ...]
+    # words that describe the clinic's modalities and conditions, synonyms included
+    tags: str
+    verified_ordinal: int
+
+    @property
+    def modalities(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.prices)
+
+    @property
+    def body(self) -> str:
+        """Free text that is not the name: description and place."""
+        return " ".join([self.description, self.city, US_STATES.get(self.state, self.state)])
+
+    @property
+    def fingerprint(self) -> str:
+        payload = json.dumps(asdict(self), sort_keys=True, default=str)
+        return hashlib.sha1(payload.encode()).hexdigest()
+
+
+def clinic_document(clinic: Clinic) -> ClinicDocument:
+    """Build the document of a clinic (its offerings and vocabularies must be loadable)."""
+    tags: list[str] = []
+    for offering in clinic.offerings:
+        tags += [offering.modality.name, offering.modality.short_name, offering.modality.code]
+    for condition in clinic.conditions:
+        tags += [condition.name, *condition.synonyms]
+    return ClinicDocument(
+        id=clinic.id,
+        name=clinic.name,
+        description=clinic.description or "",
+        city=clinic.city or "",
+        state=clinic.state or "",
+        kind=clinic.kind,
+        lat=clinic.lat,
+        lng=clinic.lng,
+        states_served=tuple(sorted(set(clinic.states_served or []))),
+        prices=tuple(sorted((o.modality.code, o.price_min) for o in clinic.offerings)),
+        conditions=tuple(sorted(c.code for c in clinic.conditions)),
+        insurers=tuple(sorted(i.code for i in clinic.insurers)),
+        payment=tuple(sorted(p.code for p in clinic.payment_options)),
+        tags=" ".join(t for t in tags if t),
+        verified_ordinal=clinic.last_verified_at.toordinal() if clinic.last_verified_at else 0,
+    )

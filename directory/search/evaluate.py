@@ -1,0 +1,258 @@
+"""Filters, facets, distance and ordering over candidate documents.
+
+A backend finds candidates (text matches and vocabulary postings); this module
+turns them into the contract's answer. Keeping it engine-neutral means the rules
+(AND across filters, OR within one, ties by id, geodesic radius) live in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass
+
+from geopy.distance import geodesic
+
+from ..geo import bounding_box
+from .backend import Hit, SearchPage
+from .query import FILTERS, SearchQuery
+
+EARTH_RADIUS_MILES = 3958.7613
+# A sphere's great-circle distance is within 0.6 % of the WGS-84 geodesic; 1 % is safe.
+SPHERE_ERROR = 0.01
+INFINITY = float("inf")
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """What the evaluator needs of one indexed clinic (built once per index generation)."""
+
+    clinic_id: int
+    lat: float | None
+    lng: float | None
+    in_person: bool
+    telehealth: bool
+    states_served: frozenset[str]
+    prices: Mapping[str, int | None]
+    verified_ordinal: int
+
+
+def haversine_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    """Great-circle miles on a sphere: a fast bound, refined by geodesic where it matters."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lng2 - lng1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_MILES * math.asin(min(1.0, math.sqrt(a)))
+
+
+def geodesic_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
+    return geodesic((lat1, lng1), (lat2, lng2)).miles
+
+
+def _price_ok(row: Row, modalities: Collection[str], max_price: int) -> bool:
+    """Some offering (of a chosen modality, if any were chosen) starts at or under max_price."""
+    return any(
+        price is not None and price <= max_price and (not modalities or code in modalities)
+        for code, price in row.prices.items()
+    )
+
+
+def _lowest_price(row: Row, modalities: Collection[str]) -> float:
+    prices = [
+        p
+        for code, p in row.prices.items()
+        if p is not None and (not modalities or code in modalities)
+    ]
+    return min(prices) if prices else INFINITY
+
+
+class Evaluator:
+    """Evaluate one query over candidate rows.
+
+    `postings(filter_name, code)` returns the docnums that carry a vocabulary code,
+    `codes(filter_name)` the codes present in the index;
+    `scores` holds text-match scores (None when there is no text query).
+    """
+
+    def __init__(
+        self,
+        rows: Mapping[int, Row],
+        postings: Callable[[str, str], frozenset[int]],
+        codes: Callable[[str], Iterable[str]],
+        query: SearchQuery,
+        scores: Mapping[int, float] | None,
+    ):
+        self.rows = rows
+        self.postings = postings
+        self.codes = codes
+        self.query = query
+        self.scores = scores
+        self._exact: dict[int, float] = {}
+
+    # -- sets ---------------------------------------------------------------
+    def _filter_set(self, name: str) -> set[int] | None:
+        codes = getattr(self.query, name)
+        if not codes:
+            return None
+        found: set[int] = set()
+        for code in codes:
+            found |= self.postings(name, code)
+        return found
+
+    def _base(self) -> set[int]:
+        if self.scores is not None:
+            return set(self.scores)
+        return set(self.rows)
+
+    def _near(self, candidates: set[int]) -> dict[int, float]:
+        """In-person candidates within the radius, with a spherical distance estimate."""
+        place = self.query.location
+        assert place is not None
+        radius = self.query.radius
+        min_lat, max_lat, min_lng, max_lng = bounding_box(place.lat, place.lng, radius)
+        near: dict[int, float] = {}
+        for docnum in candidates:
+            row = self.rows[docnum]
+            if not row.in_person or row.lat is None or row.lng is None:
+                continue
+            if not (min_lat <= row.lat <= max_lat and min_lng <= row.lng <= max_lng):
+                continue
+            estimate = haversine_miles(place.lat, place.lng, row.lat, row.lng)
+            if estimate * (1 - SPHERE_ERROR) > radius:
+                continue
+            if estimate * (1 + SPHERE_ERROR) > radius and self.exact(docnum) > radius:
+                continue
+            near[docnum] = estimate
+        return near
+
+    def exact(self, docnum: int) -> float:
+        """Geodesic miles from the searched place, computed once per document."""
+        if docnum not in self._exact:
+            row, place = self.rows[docnum], self.query.location
+            assert place is not None and row.lat is not None and row.lng is not None
+            self._exact[docnum] = geodesic_miles(place.lat, place.lng, row.lat, row.lng)
+        return self._exact[docnum]
+
+    # -- the answer -------------------------------------------------------------
+    def run(self) -> SearchPage:
+        query = self.query
+        base = self._base()
+        filters = {name: self._filter_set(name) for name in FILTERS}
+        priced = self._priced(base, query.modality)
+        matching = set(priced)
+        for allowed in filters.values():
+            if allowed is not None:
+                matching &= allowed
+
+        near: dict[int, float] | None = None
+        if query.location is not None:
+            # Facets count matches of the *other* filters, so they need distances beyond
+            # `matching` whenever a filter is active.
+            filtered = any(v is not None for v in filters.values()) or query.max_price is not None
+            near = self._near(base if filtered else matching)
+            results = matching & near.keys()
+        else:
+            results = matching
+        facets = self._facets(base if near is None else base & near.keys(), filters)
+
+        ordered = self._order(results, near)
+        start = (query.page - 1) * query.per_page
+        page = ordered[start : start + query.per_page]
+        return SearchPage(
+            query=query,
+            hits=[self._hit(d) for d in page],
+            total=len(results),
+            telehealth=self._telehealth(matching, results),
+            facets=facets,
+        )
+
+    def _priced(self, docnums: set[int], modalities: Collection[str]) -> set[int]:
+        """The documents that pass `max_price` (all of them when no price limit is set)."""
+        if self.query.max_price is None:
+            return docnums
+        limit = self.query.max_price
+        return {d for d in docnums if _price_ok(self.rows[d], modalities, limit)}
+
+    def _facets(
+        self, space: set[int], filters: Mapping[str, set[int] | None]
+    ) -> dict[str, dict[str, int]]:
+        """Per value, how many results there would be with it and every *other* filter.
+
+        The price limit belongs to the modality filter when modalities are chosen, so a
+        modality's count uses that modality's own prices.
+        """
+        facets: dict[str, dict[str, int]] = {}
+        for name in FILTERS:
+            others = set(space)
+            for other, allowed in filters.items():
+                if other != name and allowed is not None:
+                    others &= allowed
+            if name != "modality":
+                others = self._priced(others, self.query.modality)
+            counts: dict[str, int] = {}
+            for code in self.codes(name):
+                hits = others & self.postings(name, code)
+                if name == "modality":
+                    hits = self._priced(hits, (code,))
+                counts[code] = len(hits)
+            facets[name] = counts
+        return facets
+
+    def _order(self, results: set[int], near: Mapping[int, float] | None) -> list[int]:
+        query = self.query
+        rows = self.rows
+        if query.sort == "distance" and near is not None:
+            return self._by_distance(results, near)
+        if query.sort == "relevance":
+            scores = self.scores or {}
+            return sorted(results, key=lambda d: (-scores.get(d, 0.0), rows[d].clinic_id))
+        if query.sort == "price":
+            return sorted(
+                results,
+                key=lambda d: (_lowest_price(rows[d], query.modality), rows[d].clinic_id),
+            )
+        return sorted(results, key=lambda d: (-rows[d].verified_ordinal, rows[d].clinic_id))
+
+    def _by_distance(self, results: set[int], near: Mapping[int, float]) -> list[int]:
+        """Exact geodesic order for everything up to the requested page, cheaply.
+
+        Sphere estimates bound the geodesic within SPHERE_ERROR, so only documents
+        whose estimate could place them on or before this page need the exact value.
+        """
+        query = self.query
+        needed = query.page * query.per_page
+        estimates = sorted(near[d] for d in results)
+        if len(estimates) > needed:
+            ceiling = estimates[needed - 1] * (1 + SPHERE_ERROR) / (1 - SPHERE_ERROR)
+            head = [d for d in results if near[d] <= ceiling]
+        else:
+            head = list(results)
+        head.sort(key=lambda d: (self.exact(d), self.rows[d].clinic_id))
+        return head[:needed]
+
+    def _telehealth(self, matching: set[int], results: set[int]) -> list[Hit]:
+        place = self.query.location
+        if place is None or place.state is None:
+            return []
+        serving = [
+            d
+            for d in matching - results
+            if self.rows[d].telehealth and place.state in self.rows[d].states_served
+        ]
+        scores = self.scores or {}
+        serving.sort(
+            key=lambda d: (
+                -scores.get(d, 0.0),
+                _lowest_price(self.rows[d], self.query.modality),
+                self.rows[d].clinic_id,
+            )
+        )
+        return [Hit(self.rows[d].clinic_id, None, scores.get(d)) for d in serving[:50]]
+
+    def _hit(self, docnum: int) -> Hit:
+        row = self.rows[docnum]
+        distance = None
+        if self.query.location is not None and row.lat is not None and row.lng is not None:
+            distance = self.exact(docnum)
+        score = self.scores.get(docnum) if self.scores is not None else None
+        return Hit(row.clinic_id, distance, score)

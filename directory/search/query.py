@@ -1,0 +1,189 @@
+"""`SearchQuery`: the search contract's query string, parsed and validated once.
+
+HTML and JSON share this parser, so both answer the same question with the same
+errors. Every problem is reported as a `QueryError` naming the offending field;
+nothing a user typed is silently dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..geo import Place, PlaceError
+from .synonyms import words
+
+FILTERS = ("modality", "condition", "insurer", "payment")
+SORTS = ("distance", "relevance", "price", "recent")
+DEFAULT_RADIUS = 50
+MAX_RADIUS = 500
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 50
+MAX_PAGE = 1000
+MAX_TEXT = 200
+MAX_PRICE = 100_000
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class QueryError(ValueError):
+    """A parameter that cannot be used, with the field name a form can show it beside."""
+
+    def __init__(self, field: str, message: str, suggestions: list[str] | None = None):
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.suggestions = suggestions or []
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A validated search: what the backends execute and the pages echo back."""
+
+    q: str = ""
+    where: str = ""
+    location: Place | None = None
+    radius: int = DEFAULT_RADIUS
+    modality: tuple[str, ...] = ()
+    condition: tuple[str, ...] = ()
+    insurer: tuple[str, ...] = ()
+    payment: tuple[str, ...] = ()
+    max_price: int | None = None
+    sort: str = "recent"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    explicit_sort: bool = field(default=False, compare=False)
+
+    def filters(self) -> dict[str, tuple[str, ...]]:
+        """The repeatable vocabulary filters, by name."""
+        return {name: getattr(self, name) for name in FILTERS}
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing was asked: the page shows the search box, not results."""
+        return not (self.q or self.location or any(self.filters().values()) or self.max_price)
+
+    def to_args(self, **changes: Any) -> dict[str, Any]:
+        """The query as URL parameters (for links that change one thing), defaults omitted."""
+        values: dict[str, Any] = {
+            "q": self.q,
+            "where": self.where,
+            "radius": self.radius if self.radius != DEFAULT_RADIUS else None,
+            "max_price": self.max_price,
+            "sort": self.sort if self.explicit_sort else None,
+            "page": self.page if self.page != 1 else None,
+            "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
+            **{name: list(values) for name, values in self.filters().items()},
+        }
+        values.update(changes)
+        return {k: v for k, v in values.items() if v not in (None, "", [], ())}
+
+    def normalized(self) -> dict[str, Any]:
+        """The JSON API's echo of what was searched."""
+        return {
+            "q": self.q,
+            "where": self.where,
+            "radius": self.radius,
+            **{name: list(values) for name, values in self.filters().items()},
+            "max_price": self.max_price,
+            "sort": self.sort,
+            "page": self.page,
+            "per_page": self.per_page,
+        }
+
+
+def _single(args: Mapping[str, Any], name: str) -> str:
+    """One value of a parameter, cleaned of control characters and outer space."""
+    getlist = getattr(args, "getlist", None)
+    raw = getlist(name) if getlist else ([args[name]] if name in args else [])
+    values = [str(v) for v in raw if str(v).strip() != ""]
+    if len(values) > 1 and len(set(values)) > 1:
+        raise QueryError(name, f"Give '{name}' only once.")
+    value = values[0] if values else ""
+    if len(value) > MAX_TEXT:
+        raise QueryError(name, f"'{name}' is too long (at most {MAX_TEXT} characters).")
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _integer(args: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
+    text = _single(args, name).replace(",", "").replace("$", "").strip()
+    if text == "":
+        return None
+    if not re.fullmatch(r"\d{1,9}", text):
+        raise QueryError(name, f"'{name}' must be a whole number from {low} to {high}.")
+    value = int(text)
+    if not low <= value <= high:
+        raise QueryError(name, f"'{name}' must be a whole number from {low} to {high}.")
+    return value
+
+
+def _codes(args: Mapping[str, Any], name: str, known: Mapping[str, str]) -> tuple[str, ...]:
+    """Repeated (or comma-separated) vocabulary codes, each checked against the vocabulary."""
+    getlist = getattr(args, "getlist", None)
+    raw = getlist(name) if getlist else ([args[name]] if name in args else [])
+    codes: list[str] = []
+    for value in raw:
+        for part in str(value).split(","):
+            code = part.strip().lower()
+            if not code:
+                continue
+            if code not in known:
+                shown = code[:40]
+                raise QueryError(
+                    name,
+                    f"Unknown {name} '{shown}'. Choose one of: {', '.join(sorted(known))}.",
+                )
+            if code not in codes:
+                codes.append(code)
+    if len(codes) > len(known):
+        raise QueryError(name, f"Too many values for '{name}'.")
+    return tuple(codes)
+
+
+def parse_search_query(
+    args: Mapping[str, Any],
+    vocabularies: Mapping[str, Mapping[str, str]],
+    resolve_place: Callable[[str], Place],
+) -> SearchQuery:
+    """Validate a query string against the contract; raise `QueryError` on the first problem.
+
+    `vocabularies` maps each filter name to its {code: name}; `resolve_place` turns
+    `where` into a `Place` or raises `PlaceError` (with suggestions).
+    """
+    q = re.sub(r"\s+", " ", _single(args, "q"))
+    if q and not words(q):
+        raise QueryError("q", "Type at least one word or number to search for.")
+    where = re.sub(r"\s+", " ", _single(args, "where"))
+    location = None
+    if where:
+        try:
+            location = resolve_place(where)
+        except PlaceError as exc:
+            raise QueryError("where", exc.message, exc.suggestions) from exc
+    radius = _integer(args, "radius", 1, MAX_RADIUS) or DEFAULT_RADIUS
+    filters = {name: _codes(args, name, vocabularies.get(name, {})) for name in FILTERS}
+    max_price = _integer(args, "max_price", 0, MAX_PRICE)
+    page = _integer(args, "page", 1, MAX_PAGE) or 1
+    per_page = _integer(args, "per_page", 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
+
+    sort = _single(args, "sort").lower()
+    explicit = bool(sort)
+    if not sort:
+        sort = "distance" if location else ("relevance" if q else "recent")
+    if sort not in SORTS:
+        raise QueryError("sort", f"'sort' must be one of: {', '.join(SORTS)}.")
+    if sort == "distance" and location is None:
+        raise QueryError("sort", "Sorting by distance needs a place: fill in 'where'.")
+    return SearchQuery(
+        q=q,
+        where=where,
+        location=location,
+        radius=radius,
+        max_price=max_price,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+        explicit_sort=explicit,
+        **filters,
+    )

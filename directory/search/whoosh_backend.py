@@ -1,0 +1,202 @@
+"""The embedded search backend: a Whoosh index in a local folder.
+
+Whoosh answers the text part (stemmed, weighted fields, synonyms) and the
+vocabulary postings; `evaluate.Evaluator` does geography, prices, facets and
+ordering over a per-generation table of the indexed rows. The table is rebuilt
+only when the index changes (another process's commit included), so a search
+costs a text query, a few set intersections and a handful of geodesics.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import writing
+from whoosh.analysis import StemmingAnalyzer
+from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.qparser import AndGroup, MultifieldParser
+from whoosh.query import And, NullQuery, Or, Query, Term
+from whoosh.searching import Searcher
+
+from .backend import SearchBackend, SearchPage
+from .documents import ClinicDocument
+from .evaluate import Evaluator, Row
+from .query import FILTERS, SearchQuery
+from .synonyms import expand
+
+TEXT_FIELDS = ("name", "tags", "body")
+WRITE_LOCK_TIMEOUT = 30.0
+
+
+def build_schema() -> Schema:
+    """Name outweighs modality/condition words, which outweigh the description."""
+    analyzer = StemmingAnalyzer()
+    vocabulary = {name: KEYWORD(commas=True, lowercase=True) for name in FILTERS}
+    return Schema(
+        cid=ID(stored=True, unique=True),
+        fingerprint=STORED,
+        row=STORED,
+        name=TEXT(analyzer=analyzer, field_boost=3.0),
+        tags=TEXT(analyzer=analyzer, field_boost=2.0),
+        body=TEXT(analyzer=analyzer),
+        **vocabulary,
+    )
+
+
+def _fields(doc: ClinicDocument) -> dict[str, object]:
+    return {
+        "cid": str(doc.id),
+        "fingerprint": doc.fingerprint,
+        "row": {
+            "lat": doc.lat,
+            "lng": doc.lng,
+            "kind": doc.kind,
+            "served": list(doc.states_served),
+            "prices": dict(doc.prices),
+            "verified": doc.verified_ordinal,
+        },
+        "name": doc.name,
+        "tags": doc.tags,
+        "body": doc.body,
+        "modality": ",".join(doc.modalities),
+        "condition": ",".join(doc.conditions),
+        "insurer": ",".join(doc.insurers),
+        "payment": ",".join(doc.payment),
+    }
+
+
+def _row(stored: dict) -> Row:
+    data = stored["row"]
+    return Row(
+        clinic_id=int(stored["cid"]),
+        lat=data["lat"],
+        lng=data["lng"],
+        in_person=data["kind"] in ("in_person", "both"),
+        telehealth=data["kind"] in ("telehealth", "both"),
+        states_served=frozenset(data["served"]),
+        prices=data["prices"],
+        verified_ordinal=data["verified"],
+    )
+
+
+@dataclass
+class _Generation:
+    """One open searcher with the tables derived from it."""
+
+    searcher: Searcher
+    rows: dict[int, Row]
+    postings: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    codes: dict[str, list[str]] = field(default_factory=dict)
+
+
+class WhooshBackend(SearchBackend):
+    """Search over a Whoosh index stored in `index_dir`."""
+
+    name = "whoosh"
+
+    def __init__(self, index_dir: str | Path):
+        self.index_dir = Path(index_dir)
+        self.schema = build_schema()
+        self._lock = threading.Lock()
+        self._generation: _Generation | None = None
+        self._parser = MultifieldParser(list(TEXT_FIELDS), self.schema, group=AndGroup)
+
+    # -- storage ------------------------------------------------------------------
+    def _open(self) -> whoosh_index.Index:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        if whoosh_index.exists_in(str(self.index_dir)):
+            return whoosh_index.open_dir(str(self.index_dir))
+        return whoosh_index.create_in(str(self.index_dir), self.schema)
+
+    def _writer(self, ix: whoosh_index.Index) -> writing.IndexWriter:
+        """A writer that waits for another process's writer instead of failing."""
+        return ix.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05)
+
+    def index(self, documents: Iterable[ClinicDocument]) -> None:
+        ix = self._open()
+        with self._writer(ix) as writer:
+            for doc in documents:
+                writer.update_document(**_fields(doc))
+
+    def remove(self, clinic_ids: Iterable[int]) -> None:
+        ix = self._open()
+        with self._writer(ix) as writer:
+            for clinic_id in clinic_ids:
+                writer.delete_by_term("cid", str(clinic_id))
+
+    def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
+        """Write every document into a fresh segment and drop all older ones in one commit."""
+        ix = self._open()
+        if ix.schema != self.schema:
+            ix = whoosh_index.create_in(str(self.index_dir), self.schema)
+        count = 0
+        writer = self._writer(ix)
+        try:
+            for doc in documents:
+                writer.add_document(**_fields(doc))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=writing.CLEAR)
+        return count
+
+    def fingerprints(self) -> dict[int, str]:
+        with self._open().searcher() as searcher:
+            return {
+                int(stored["cid"]): stored["fingerprint"]
+                for _, stored in searcher.reader().iter_docs()
+            }
+
+    # -- searching ------------------------------------------------------------------
+    def _current(self) -> _Generation:
+        """The latest generation, reopened only when some process committed a change."""
+        with self._lock:
+            generation = self._generation
+            if generation is None or not generation.searcher.up_to_date():
+                searcher = self._open().searcher()
+                rows = {docnum: _row(stored) for docnum, stored in searcher.reader().iter_docs()}
+                generation = _Generation(searcher=searcher, rows=rows)
+                self._generation = generation
+            return generation
+
+    def _text_query(self, text: str) -> Query:
+        """Every unit of the query must match in some field; synonyms are alternatives."""
+        units: list[Query] = []
+        for alternatives in expand(text):
+            options = [
+                self._parser.parse(f'"{phrase}"' if " " in phrase else phrase)
+                for phrase in alternatives
+            ]
+            options = [o for o in options if o is not NullQuery]
+            if options:
+                units.append(Or(options) if len(options) > 1 else options[0])
+        return And(units).normalize() if units else NullQuery
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        generation = self._current()
+        searcher = generation.searcher
+        scores = None
+        if query.q:
+            text_query = self._text_query(query.q)
+            scores = {}
+            if text_query is not NullQuery:
+                results = searcher.search(text_query, limit=None)
+                scores = dict(results.items())
+
+        def postings(name: str, code: str) -> frozenset[int]:
+            key = (name, code)
+            if key not in generation.postings:
+                generation.postings[key] = frozenset(searcher.docs_for_query(Term(name, code)))
+            return generation.postings[key]
+
+        def codes(name: str) -> list[str]:
+            if name not in generation.codes:
+                generation.codes[name] = sorted(searcher.reader().field_terms(name))
+            return generation.codes[name]
+
+        return Evaluator(generation.rows, postings, codes, query, scores).run()

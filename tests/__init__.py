@@ -1,0 +1,1 @@
+"""Test suite: mirrors the package; database tests run on SQLite and PostgreSQL."""

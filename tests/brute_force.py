@@ -1,0 +1,170 @@
+"""An independent answer to the search contract, computed straight from the rows.
+
+Written from DESIGN.md's contract, not from the search code: plain SQL to read
+every clinic, geopy's geodesic for every distance, Python filters and sorts. The
+contract tests compare the real search with this.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+
+from geopy.distance import geodesic
+from sqlalchemy import text
+
+from directory.extensions import db
+
+
+@dataclass
+class Listing:
+    id: int
+    kind: str
+    status: str
+    lat: float | None
+    lng: float | None
+    states_served: list[str]
+    verified: str | None
+    prices: dict[str, int | None] = field(default_factory=dict)
+    conditions: set[str] = field(default_factory=set)
+    insurers: set[str] = field(default_factory=set)
+    payment: set[str] = field(default_factory=set)
+
+
+def load_listings() -> dict[int, Listing]:
+    """Every clinic row with its offerings and vocabulary codes, read with plain SQL."""
+    rows = db.session.execute(
+        text("SELECT id, kind, status, lat, lng, states_served, last_verified_at FROM clinic")
+    )
+    listings: dict[int, Listing] = {}
+    for id_, kind, status, lat, lng, served, verified in rows:
+        if isinstance(served, str):  # SQLite hands JSON back as text
+            served = json.loads(served)
+        listings[id_] = Listing(
+            id_, kind, status, lat, lng, served or [], str(verified) if verified else None
+        )
+    for clinic_id, code, price_min in db.session.execute(
+        text(
+            "SELECT o.clinic_id, m.code, o.price_min FROM offering o "
+            "JOIN modality m ON m.id = o.modality_id"
+        )
+    ):
+        listings[clinic_id].prices[code] = price_min
+    for table, column, vocab, attr in (
+        ("clinic_condition", "condition_id", "condition", "conditions"),
+        ("clinic_insurer", "insurer_id", "insurer", "insurers"),
+        ("clinic_payment_option", "payment_option_id", "payment_option", "payment"),
+    ):
+        for clinic_id, code in db.session.execute(
+            text(f"SELECT t.clinic_id, v.code FROM {table} t JOIN {vocab} v ON v.id = t.{column}")
+        ):
+            getattr(listings[clinic_id], attr).add(code)
+    return listings
+
+
+@dataclass
+class Expected:
+    ids: list[int]
+    distances: dict[int, float]
+    telehealth: set[int]
+    facets: dict[str, dict[str, int]]
+
+
+def _passes(listing: Listing, name: str, values: list[str]) -> bool:
+    if not values:
+        return True
+    if name == "modality":
+        return bool(set(listing.prices) & set(values))
+    own = {
+        "condition": listing.conditions,
+        "insurer": listing.insurers,
+        "payment": listing.payment,
+    }[name]
+    return bool(own & set(values))
+
+
+def _price_ok(listing: Listing, modalities: list[str], max_price: int | None) -> bool:
+    if max_price is None:
+        return True
+    return any(
+        price is not None and price <= max_price and (not modalities or code in modalities)
+        for code, price in listing.prices.items()
+    )
+
+
+def expected_results(
+    listings: dict[int, Listing],
+    *,
+    lat: float | None = None,
+    lng: float | None = None,
+    state: str | None = None,
+    radius: int = 50,
+    filters: dict[str, list[str]] | None = None,
+    max_price: int | None = None,
+) -> Expected:
+    """The results a non-text query must return, ordered by distance (then id)."""
+    filters = {name: list(v) for name, v in (filters or {}).items()}
+    for name in ("modality", "condition", "insurer", "payment"):
+        filters.setdefault(name, [])
+    published = [x for x in listings.values() if x.status == "published"]
+    distances: dict[int, float] = {}
+    in_range: list[Listing] = []
+    for listing in published:
+        if lat is None:
+            in_range.append(listing)
+            continue
+        if listing.kind not in ("in_person", "both") or listing.lat is None:
+            continue
+        miles = geodesic((lat, lng), (listing.lat, listing.lng)).miles
+        if miles <= radius:
+            distances[listing.id] = miles
+            in_range.append(listing)
+
+    def matches(listing: Listing, skip: str | None = None) -> bool:
+        return _price_ok(listing, filters["modality"], max_price) and all(
+            _passes(listing, name, values) for name, values in filters.items() if name != skip
+        )
+
+    chosen = [x for x in in_range if matches(x)]
+    if lat is None:
+        ordered = sorted(chosen, key=lambda x: (-(verified_ordinal(x.verified)), x.id))
+    else:
+        ordered = sorted(chosen, key=lambda x: (distances[x.id], x.id))
+    chosen_ids = {x.id for x in chosen}
+    telehealth = set()
+    if state:
+        telehealth = {
+            x.id
+            for x in published
+            if x.kind in ("telehealth", "both")
+            and state in x.states_served
+            and matches(x)
+            and x.id not in chosen_ids
+        }
+    facets: dict[str, dict[str, int]] = defaultdict(dict)
+    for name in ("modality", "condition", "insurer", "payment"):
+        counts: dict[str, int] = defaultdict(int)
+        for listing in in_range:
+            if not all(_passes(listing, n, v) for n, v in filters.items() if n != name):
+                continue
+            codes = {
+                "modality": set(listing.prices),
+                "condition": listing.conditions,
+                "insurer": listing.insurers,
+                "payment": listing.payment,
+            }[name]
+            for code in codes:
+                if name == "modality":
+                    ok = _price_ok(listing, [code], max_price)
+                else:
+                    ok = _price_ok(listing, filters["modality"], max_price)
+                if ok:
+                    counts[code] += 1
+        facets[name] = dict(counts)
+    return Expected([x.id for x in ordered], distances, telehealth, dict(facets))
+
+
+def verified_ordinal(day: str | None) -> int:
+    return date.fromisoformat(day[:10]).toordinal() if day else 0
