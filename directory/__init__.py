@@ -50,7 +50,9 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .extensions import csrf
     from .public import bp as public_bp
+    from .routing import SlugConverter
 
+    app.url_map.converters["slug"] = SlugConverter
     app.register_blueprint(public_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # read-only GET endpoints

@@ -50,7 +50,7 @@ def search() -> Response:
     )
 
 
-@bp.get("/clinics/<slug>")
+@bp.get("/clinics/<slug:slug>")
 def clinic(slug: str) -> Response:
     """One published listing."""
     record = published_clinic(slug)

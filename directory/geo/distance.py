@@ -30,9 +30,7 @@ def miles_between(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return float(geodesic((lat1, lng1), (lat2, lng2)).miles)
 
 
-def bounding_box(
-    lat: float, lng: float, radius_miles: float
-) -> tuple[float, float, float, float]:
+def bounding_box(lat: float, lng: float, radius_miles: float) -> tuple[float, float, float, float]:
     """(min_lat, max_lat, min_lng, max_lng) containing every point within `radius_miles`.
 
     Along any path, d(lat) <= ds / M_min and d(lng) <= ds / (a cos(lat)), with lat bounded

@@ -1,8 +1,7 @@
 """An offline US gazetteer: turns what people type into `where` into a point on the map.
 
 Everything comes from the `zipcodes` package, so search never waits on (or leaks queries
-to) a geocoding service. The raw data is 42k dicts (~140 MB); it is read once into compact
-records and small indexes, then let go.
+to) a geocoding service. Its 42k rows are read once into compact records and small indexes.
 """
 
 from __future__ import annotations
@@ -44,6 +43,9 @@ US_STATES: dict[str, str] = {
     "AS": "American Samoa", "GU": "Guam", "MP": "Northern Mariana Islands",
     "PR": "Puerto Rico", "VI": "U.S. Virgin Islands",
 }  # fmt: skip
+
+# In the data but not covered: military mail (AA/AE/AP) and the freely associated states.
+OTHER_USPS_STATES = ("AA", "AE", "AP", "FM", "MH", "PW")
 
 MAX_INPUT_CHARS = 200
 MAX_SUGGESTIONS = 8
@@ -110,7 +112,7 @@ class UnknownPlace(PlaceError):
 class AmbiguousPlace(PlaceError):
     """Several places matched; `candidates` holds all of them, biggest first."""
 
-    def __init__(self, message: str, candidates: Sequence[Place]) -> None:
+    def __init__(self, message: str, candidates: Sequence[Place] = ()) -> None:
         super().__init__(message, [place.label for place in candidates])
         self.candidates: list[Place] = list(candidates)
 
@@ -348,25 +350,29 @@ class Gazetteer:
         """The row as a record if it can resolve; otherwise remember why, for the message."""
         code, state, city = row["zip_code"], row["state"], book.get(row["city"])[1]
         point = _coordinates(row)
-        if state not in US_STATES or not row["active"] or point is None:
-            why = "outside" if state not in US_STATES else "active" if row["active"] else "retired"
-            self._unusable[code] = ("unlocated" if why == "active" else why, city, state)
-            return None
-        return ZipRecord(code, row["zip_code_type"], city, state, *point)
+        if state not in US_STATES:
+            why = "outside"
+        elif not row["active"]:
+            why = "retired"
+        elif point is None:
+            why = "unlocated"
+        else:
+            return ZipRecord(code, row["zip_code_type"], city, state, *point)
+        self._unusable[code] = (why, city, state)
+        return None
 
     def _index_cities(self, cities: list[_City]) -> None:
         self._cities = {(c.key, c.state): c for c in cities}
-        self._by_key: dict[str, list[_City]] = defaultdict(list)
+        by_key: dict[str, list[_City]] = defaultdict(list)
         for c in cities:
-            self._by_key[c.key].append(c)
-        self._by_squashed: dict[str, list[_City]] = defaultdict(list)
-        for key, group in self._by_key.items():
+            by_key[c.key].append(c)
+        by_squashed: dict[str, list[_City]] = defaultdict(list)
+        for key, group in by_key.items():
+            by_squashed[_squash(key)].extend(group)
+        for group in (*by_key.values(), *by_squashed.values()):
             if len(group) > 1:
                 group.sort(key=_size_order)
-            self._by_squashed[_squash(key)].extend(group)
-        for group in self._by_squashed.values():
-            if len(group) > 1:
-                group.sort(key=_size_order)
+        self._by_key, self._by_squashed = dict(by_key), dict(by_squashed)
 
     @cached_property
     def _keys_by_state(self) -> dict[str, list[str]]:
@@ -396,22 +402,20 @@ class Gazetteer:
 
     @classmethod
     def from_zipcodes(cls) -> Gazetteer:
-        """Build from the `zipcodes` package, without pinning its 140 MB row cache.
+        """Build from the `zipcodes` package, one state at a time.
 
-        The cyclic GC is paused meanwhile: it would otherwise rescan the 42k fresh dicts
-        over and over, which triples the build time for no benefit (nothing here is cyclic).
+        `zipcodes.list_all()` would materialise (and cache for good) all 42k rows at once,
+        ~140 MB; per-state queries peak at a few MB and leave no cache behind. The cyclic GC
+        is paused meanwhile: rescanning thousands of fresh dicts would double the build time.
         """
-        was_cached = getattr(zipcodes, "_zips_cache", None) is not None
         gc_was_enabled = gc.isenabled()
         gc.disable()
         try:
-            gazetteer = cls(zipcodes.list_all())
+            codes = (*US_STATES, *OTHER_USPS_STATES)
+            return cls(row for code in codes for row in zipcodes.filter_by(state=code))
         finally:
             if gc_was_enabled:
                 gc.enable()
-        if not was_cached and hasattr(zipcodes, "_zips_cache"):
-            zipcodes._zips_cache = None  # we filled it; everything needed is now copied
-        return gazetteer
 
     # -- lookups used by other modules ------------------------------------------------------
 
@@ -451,7 +455,7 @@ class Gazetteer:
             raise UnknownPlace(EMPTY_MESSAGE)
         if len(text) > MAX_INPUT_CHARS:
             raise UnknownPlace(f"That is too long for a place. {EMPTY_MESSAGE}")
-        raw = " ".join(unicodedata.normalize("NFKC", text).split()).strip(" .")
+        raw = " ".join(unicodedata.normalize("NFKC", text).split()).strip(" .,;")
         if not _fold(raw):
             raise UnknownPlace(EMPTY_MESSAGE)
         if match := _ZIP_RE.fullmatch(raw):
@@ -481,7 +485,7 @@ class Gazetteer:
         raise UnknownPlace(message, suggestions)
 
     def _resolve_embedded_zip(self, raw: str, match: re.Match[str]) -> Place:
-        """"Austin, TX 78701" or a "78701 (Austin, TX)" label: the ZIP is the precise part."""
+        """A ZIP inside a longer text ("Austin, TX 78701", a ZIP label) is the precise part."""
         try:
             return self._resolve_zip(match.group(1))
         except UnknownPlace as exc:
@@ -517,7 +521,7 @@ class Gazetteer:
             raise self._misspelt_state(chunks[-2], chunks[-1]) or exc from None
 
     def _misspelt_state(self, city: list[str], state: list[str]) -> UnknownPlace | None:
-        """"Austin, Texass": the part after the comma looks like a state, but is not one."""
+        """For "Austin, Texass": the part after the comma is nearly, but not quite, a state."""
         guesses = difflib.get_close_matches(" ".join(state), _STATE_NAMES, n=1, cutoff=0.75)
         if not guesses:
             return None

@@ -80,9 +80,7 @@ class Clinic(db.Model):
     __tablename__ = "clinic"
     __table_args__ = (
         CheckConstraint("kind IN ('in_person', 'telehealth', 'both')", name="kind"),
-        CheckConstraint(
-            "status IN ('draft', 'pending', 'published', 'suspended')", name="status"
-        ),
+        CheckConstraint("status IN ('draft', 'pending', 'published', 'suspended')", name="status"),
         Index("ix_clinic_state_city", "state", "city"),
         Index("ix_clinic_status", "status"),
     )
@@ -135,9 +133,7 @@ class Clinic(db.Model):
     conditions: Mapped[list[Condition]] = relationship(
         secondary=clinic_condition, order_by=Condition.sort_order
     )
-    insurers: Mapped[list[Insurer]] = relationship(
-        secondary=clinic_insurer, order_by=Insurer.name
-    )
+    insurers: Mapped[list[Insurer]] = relationship(secondary=clinic_insurer, order_by=Insurer.name)
     payment_options: Mapped[list[PaymentOption]] = relationship(
         secondary=clinic_payment_option, order_by=PaymentOption.sort_order
     )
@@ -202,7 +198,7 @@ class Offering(db.Model):
 
     @property
     def price_label(self) -> str:
-        """"$450", "$400–$600", or a plain note when no price is published."""
+        """ "$450", "$400–$600", or a plain note when no price is published."""
         if self.price_min is None:
             return "Billed to insurance" if self.insurance_accepted else "Price not published"
         if self.price_max is None or self.price_max == self.price_min:

@@ -55,7 +55,7 @@ def search():
     )
 
 
-@bp.get("/clinics/<slug>")
+@bp.get("/clinics/<slug:slug>")
 def clinic(slug: str):
     """Everything about one listing, with schema.org data for search engines."""
     record = catalog.published_clinic(slug)
@@ -87,7 +87,7 @@ def browse_state(state: str):
     )
 
 
-@bp.get("/browse/<state>/<city>")
+@bp.get("/browse/<state>/<slug:city>")
 def browse_city(state: str, city: str):
     """The clinics of one city."""
     code = state.upper()

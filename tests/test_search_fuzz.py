@@ -1,0 +1,154 @@
+"""Arbitrary query strings never break search: a 200, or a 400 naming the field."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+CONTRACT = [
+    "q",
+    "where",
+    "radius",
+    "modality",
+    "condition",
+    "insurer",
+    "payment",
+    "max_price",
+    "sort",
+    "page",
+    "per_page",
+]
+FUZZ = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+
+values = st.one_of(
+    st.text(max_size=40),
+    st.text(alphabet="0123456789-.,+e ", max_size=12),
+    st.sampled_from(
+        [
+            "iv",
+            "IM",
+            "spravato",
+            "ptsd",
+            "aetna",
+            "self-pay",
+            "distance",
+            "price",
+            "78701",
+            "Austin, TX",
+            "austin tx",
+            "30.27,-97.74",
+            "999,999",
+            "0",
+            "-1",
+            "51",
+            "1e9",
+            "NaN",
+            "",
+            " ",
+            "%00",
+            "\x00",
+            "Springfield",
+            "🙂" * 3,
+        ]
+    ),
+    st.text(min_size=190, max_size=260),
+)
+params = st.lists(
+    st.tuples(st.one_of(st.sampled_from(CONTRACT), st.text(max_size=8)), values), max_size=8
+)
+
+
+def _check_api(response) -> None:
+    assert response.status_code in (200, 400), response.status_code
+    data = response.get_json()
+    if response.status_code == 400:
+        assert data["error"]["field"] in CONTRACT
+        assert data["error"]["message"]
+    else:
+        assert isinstance(data["results"], list) and data["total"] >= len(data["results"])
+
+
+def _check_html(response) -> None:
+    assert response.status_code in (200, 400), response.status_code
+    assert response.mimetype == "text/html"
+    if response.status_code == 400:
+        assert b'class="error' in response.data
+
+
+@FUZZ
+@given(pairs=params)
+def test_api_answers_any_query_string(demo_app, pairs):
+    client = demo_app.test_client()
+    _check_api(client.get("/api/v1/search?" + urlencode(pairs)))
+
+
+@FUZZ
+@given(pairs=params)
+def test_results_page_answers_any_query_string(demo_app, pairs):
+    client = demo_app.test_client()
+    _check_html(client.get("/search?" + urlencode(pairs)))
+
+
+@FUZZ
+@given(raw=st.binary(max_size=80))
+def test_raw_bytes_in_the_query_string(demo_app, raw):
+    client = demo_app.test_client()
+    query = quote(raw, safe="=&")
+    _check_api(client.get("/api/v1/search?" + query))
+    _check_html(client.get("/search?" + query))
+
+
+@FUZZ
+@given(slug=st.text(max_size=60))
+def test_any_clinic_or_browse_url_is_a_page_or_a_404(demo_app, slug):
+    client = demo_app.test_client()
+    path = quote(slug, safe="")
+    for url in (
+        f"/clinics/{path}",
+        f"/api/v1/clinics/{path}",
+        f"/browse/{path}",
+        f"/browse/tx/{path}",
+    ):
+        response = client.get(url)
+        # 308: werkzeug folds "//" into "/" and redirects to that same-origin URL.
+        assert response.status_code in (200, 308, 404), url
+        if response.status_code == 308:
+            assert response.location.startswith("/") or "directory.test" in response.location
+
+
+def test_errors_name_the_field(demo_client):
+    cases = {
+        "radius=0": "radius",
+        "radius=abc": "radius",
+        "page=0": "page",
+        "per_page=51": "per_page",
+        "modality=laser": "modality",
+        "max_price=-5": "max_price",
+        "sort=best": "sort",
+        "sort=distance": "sort",
+        "where=Xyzzyville": "where",
+        "where=00000": "where",
+        "where=91,200": "where",
+        "q=%21%21": "q",
+    }
+    for query, field in cases.items():
+        response = demo_client.get(f"/api/v1/search?{query}")
+        assert response.status_code == 400, query
+        assert response.get_json()["error"]["field"] == field, query
+        page = demo_client.get(f"/search?{query}")
+        assert page.status_code == 400
+        assert field.encode() in page.data
+
+
+def test_ambiguous_place_suggests_candidates(demo_client):
+    data = demo_client.get("/api/v1/search?where=Springfield").get_json()
+    assert data["error"]["field"] == "where"
+    assert "Springfield, IL" in data["error"]["suggestions"]
+    page = demo_client.get("/search?where=Springfield")
+    assert b"Springfield, IL" in page.data
