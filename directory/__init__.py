@@ -49,11 +49,13 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .extensions import csrf
+    from .guides import bp as guides_bp
     from .public import bp as public_bp
     from .routing import SlugConverter
 
     app.url_map.converters["slug"] = SlugConverter
     app.register_blueprint(public_bp)
+    app.register_blueprint(guides_bp, url_prefix="/guides")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # read-only GET endpoints
 
