@@ -38,15 +38,11 @@ def register_extensions(app: Flask) -> None:
     )
     csrf.init_app(app)
     login_manager.init_app(app)
-
-    @login_manager.user_loader
-    def load_user(user_id: str) -> None:  # accounts arrive with the clinic admin
-        return None
-
     search.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account import bp as account_bp
     from .api import bp as api_bp
     from .extensions import csrf
     from .guides import bp as guides_bp
@@ -55,6 +51,7 @@ def register_blueprints(app: Flask) -> None:
 
     app.url_map.converters["slug"] = SlugConverter
     app.register_blueprint(public_bp)
+    app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(guides_bp, url_prefix="/guides")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # read-only GET endpoints

@@ -1,10 +1,17 @@
 """SQLAlchemy models, one module per area; importing this package registers them all."""
 
+from .accounts import Ownership, ThrottleEvent, User
 from .clinic import Clinic, Offering
+from .moderation import AuditEvent, Revision
 from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
 
 __all__ = [
     "VOCABULARIES",
+    "AuditEvent",
+    "Ownership",
+    "Revision",
+    "ThrottleEvent",
+    "User",
     "Clinic",
     "Condition",
     "Insurer",
