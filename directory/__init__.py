@@ -22,6 +22,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | None 
     app.config.update(settings)
     register_extensions(app)
     register_blueprints(app)
+    register_admin(app)
     register_errorhandlers(app)
     register_commands(app)
     register_security(app)
@@ -55,6 +56,12 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(guides_bp, url_prefix="/guides")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     csrf.exempt(api_bp)  # read-only GET endpoints
+
+
+def register_admin(app: Flask) -> None:
+    from .admin import init_admin
+
+    init_admin(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
