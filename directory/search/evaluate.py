@@ -21,6 +21,8 @@ EARTH_RADIUS_MILES = 3958.7613
 # A sphere's great-circle distance is within 0.6 % of the WGS-84 geodesic; 1 % is safe.
 SPHERE_ERROR = 0.01
 INFINITY = float("inf")
+TELEHEALTH_LIMIT = 50
+SCORE_SLACK = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +73,9 @@ class Evaluator:
 
     `postings(filter_name, code)` returns the docnums that carry a vocabulary code,
     `codes(filter_name)` the codes present in the index;
-    `scores` holds text-match scores (None when there is no text query).
+    `text_matches` holds the documents matching the text query (None without one);
+    `scorer(docnums, limit)` scores the best `limit` of them, and is only called when
+    the order is by relevance, so a text search sorted by distance never pays for it.
     """
 
     def __init__(
@@ -80,13 +84,16 @@ class Evaluator:
         postings: Callable[[str, str], frozenset[int]],
         codes: Callable[[str], Iterable[str]],
         query: SearchQuery,
-        scores: Mapping[int, float] | None,
+        text_matches: frozenset[int] | None,
+        scorer: Callable[[set[int], int], Mapping[int, float]] | None = None,
     ):
         self.rows = rows
         self.postings = postings
         self.codes = codes
         self.query = query
-        self.scores = scores
+        self.text_matches = text_matches
+        self.scorer = scorer
+        self.scores: dict[int, float] = {}
         self._exact: dict[int, float] = {}
 
     # -- sets ---------------------------------------------------------------
@@ -100,8 +107,8 @@ class Evaluator:
         return found
 
     def _base(self) -> set[int]:
-        if self.scores is not None:
-            return set(self.scores)
+        if self.text_matches is not None:
+            return set(self.text_matches)
         return set(self.rows)
 
     def _near(self, candidates: set[int]) -> dict[int, float]:
@@ -204,8 +211,7 @@ class Evaluator:
         if query.sort == "distance" and near is not None:
             return self._by_distance(results, near)
         if query.sort == "relevance":
-            scores = self.scores or {}
-            return sorted(results, key=lambda d: (-scores.get(d, 0.0), rows[d].clinic_id))
+            return self._by_relevance(results)
         if query.sort == "price":
             return sorted(
                 results,
@@ -239,7 +245,8 @@ class Evaluator:
             for d in matching - results
             if self.rows[d].telehealth and place.state in self.rows[d].states_served
         ]
-        scores = self.scores or {}
+        self._score(set(serving), TELEHEALTH_LIMIT)
+        scores = self.scores
         serving.sort(
             key=lambda d: (
                 -scores.get(d, 0.0),
@@ -247,12 +254,34 @@ class Evaluator:
                 self.rows[d].clinic_id,
             )
         )
-        return [Hit(self.rows[d].clinic_id, None, scores.get(d)) for d in serving[:50]]
+        return [
+            Hit(self.rows[d].clinic_id, None, scores.get(d)) for d in serving[:TELEHEALTH_LIMIT]
+        ]
+
+    def _score(self, docnums: set[int], limit: int) -> None:
+        """Score the best `limit` documents of `docnums` (text queries only)."""
+        if self.scorer is not None and docnums:
+            self.scores.update(self.scorer(docnums, limit))
+
+    def _by_relevance(self, results: set[int]) -> list[int]:
+        """Best text matches first, ties by id, for everything up to the requested page.
+
+        Only the best `needed + SCORE_SLACK` documents are scored (the engine skips
+        the rest); the slack keeps ties at the page boundary ordered by id.
+        """
+        query = self.query
+        needed = query.page * query.per_page
+        rows = self.rows
+        if self.scorer is None:
+            return sorted(results, key=lambda d: rows[d].clinic_id)[:needed]
+        self._score(results, needed + SCORE_SLACK)
+        scored = [d for d in results if d in self.scores]
+        scored.sort(key=lambda d: (-self.scores[d], rows[d].clinic_id))
+        return scored[:needed]
 
     def _hit(self, docnum: int) -> Hit:
         row = self.rows[docnum]
         distance = None
         if self.query.location is not None and row.lat is not None and row.lng is not None:
             distance = self.exact(docnum)
-        score = self.scores.get(docnum) if self.scores is not None else None
-        return Hit(row.clinic_id, distance, score)
+        return Hit(row.clinic_id, distance, self.scores.get(docnum))

@@ -90,6 +90,8 @@ class _Generation:
     searcher: Searcher
     rows: dict[int, Row]
     postings: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    # (query type, query text) -> matching documents, for the leaves of text queries
+    terms: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
     codes: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -177,16 +179,38 @@ class WhooshBackend(SearchBackend):
                 units.append(Or(options) if len(options) > 1 else options[0])
         return And(units).normalize() if units else NullQuery
 
+    def _matching(self, generation: _Generation, query: Query) -> frozenset[int]:
+        """Documents matching a text query, from per-term sets cached per generation.
+
+        Walking Whoosh's union/intersection matchers visits every posting in Python;
+        patients reuse a small vocabulary, so each term's documents are read once
+        per index generation and combined with set operations.
+        """
+        if isinstance(query, And):
+            parts = [self._matching(generation, q) for q in query.subqueries]
+            return frozenset.intersection(*parts) if parts else frozenset()
+        if isinstance(query, Or):
+            parts = [self._matching(generation, q) for q in query.subqueries]
+            return frozenset().union(*parts)
+        key = (type(query).__name__, str(query))  # a term or a phrase in one field
+        if key not in generation.terms:
+            generation.terms[key] = frozenset(generation.searcher.docs_for_query(query))
+        return generation.terms[key]
+
     def search(self, query: SearchQuery) -> SearchPage:
         generation = self._current()
         searcher = generation.searcher
-        scores = None
+        text_matches = None
+        scorer = None
         if query.q:
             text_query = self._text_query(query.q)
-            scores = {}
+            text_matches = frozenset()
             if text_query is not NullQuery:
-                results = searcher.search(text_query, limit=None)
-                scores = dict(results.items())
+                text_matches = self._matching(generation, text_query)
+
+                def scorer(docnums: set[int], limit: int) -> dict[int, float]:
+                    results = searcher.search(text_query, filter=docnums, limit=limit)
+                    return dict(results.items())
 
         def postings(name: str, code: str) -> frozenset[int]:
             key = (name, code)
@@ -199,4 +223,4 @@ class WhooshBackend(SearchBackend):
                 generation.codes[name] = sorted(searcher.reader().field_terms(name))
             return generation.codes[name]
 
-        return Evaluator(generation.rows, postings, codes, query, scores).run()
+        return Evaluator(generation.rows, postings, codes, query, text_matches, scorer).run()
