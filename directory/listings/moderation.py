@@ -97,9 +97,9 @@ def _commit_decision() -> None:
 def _lock(revision: Revision, lock_version: int | None) -> None:
     """Refuse decisions on a revision that changed since the editor loaded it."""
     if not revision.is_open or (lock_version is not None and lock_version != revision.lock_version):
-        who = revision.reviewer.email if revision.reviewer else "its author"
         raise AlreadyDecided(
-            f"This submission is already {revision.status.replace('_', ' ')} (by {who})."
+            f"This submission is already {revision.status.replace('_', ' ')}. "
+            "Reload to see the outcome."
         )
 
 
@@ -312,7 +312,8 @@ def _decide(
     _lock(revision, lock_version)
     revision.status, revision.reviewer, revision.decided_at = status, editor, _now()
     revision.reason = reason
-    if revision.kind == "new" and revision.clinic is not None and status == "rejected":
+    if revision.kind == "new" and revision.clinic is not None:
+        # Off the queue either way; a corrected submission makes a new revision.
         revision.clinic.status = "draft"
     record_event(
         editor,

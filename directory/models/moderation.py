@@ -89,3 +89,4 @@ class AuditEvent(db.Model):
 
     actor: Mapped[User | None] = relationship()
     clinic: Mapped[Clinic | None] = relationship()
+    revision: Mapped[Revision | None] = relationship()

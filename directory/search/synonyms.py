@@ -62,3 +62,24 @@ def expand(text: str) -> list[tuple[str, ...]]:
             units.append((tokens[i],))
             i += 1
     return units
+
+
+def group_token(group: tuple[str, ...]) -> str:
+    """One made-up word standing for a whole synonym group, e.g. "synonymptsd".
+
+    Indexing this word wherever any member phrase occurs turns a synonym search into
+    a single-term query: no phrase matching at search time.
+    """
+    return "synonym" + "".join(words(group[0]))
+
+
+def annotate(text: str) -> str:
+    """The text followed by the group word of every synonym phrase found in it."""
+    tokens = words(text)
+    found: list[str] = []
+    for size in range(_LONGEST, 0, -1):
+        for i in range(len(tokens) - size + 1):
+            group = _PHRASES.get(tuple(tokens[i : i + size]))
+            if group:
+                found.append(group_token(group))
+    return f"{text} {' '.join(found)}" if found else text

@@ -26,7 +26,7 @@ from .backend import SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .evaluate import Evaluator, Row
 from .query import FILTERS, SearchQuery
-from .synonyms import expand
+from .synonyms import annotate, expand, group_token
 
 TEXT_FIELDS = ("name", "tags", "body")
 WRITE_LOCK_TIMEOUT = 30.0
@@ -59,9 +59,9 @@ def _fields(doc: ClinicDocument) -> dict[str, object]:
             "prices": dict(doc.prices),
             "verified": doc.verified_ordinal,
         },
-        "name": doc.name,
-        "tags": doc.tags,
-        "body": doc.body,
+        "name": annotate(doc.name),
+        "tags": annotate(doc.tags),
+        "body": annotate(doc.body),
         "modality": ",".join(doc.modalities),
         "condition": ",".join(doc.conditions),
         "insurer": ",".join(doc.insurers),
@@ -167,13 +167,19 @@ class WhooshBackend(SearchBackend):
             return generation
 
     def _text_query(self, text: str) -> Query:
-        """Every unit of the query must match in some field; synonyms are alternatives."""
+        """Every unit of the query must match in some field.
+
+        A synonym unit is its group word, which `annotate` indexed wherever any of the
+        group's phrases occurs, so "post-traumatic stress" and "PTSD" find the same.
+        """
         units: list[Query] = []
         for alternatives in expand(text):
-            options = [
-                self._parser.parse(f'"{phrase}"' if " " in phrase else phrase)
-                for phrase in alternatives
-            ]
+            # The group word, plus single-word members so their stems still match
+            # ("infused" for "infusion"); multi-word phrases only via the group word.
+            words = [w for w in alternatives if " " not in w]
+            if len(alternatives) > 1:
+                words.insert(0, group_token(alternatives))
+            options = [self._parser.parse(w) for w in words]
             options = [o for o in options if o is not NullQuery]
             if options:
                 units.append(Or(options) if len(options) > 1 else options[0])
