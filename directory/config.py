@@ -65,6 +65,15 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         "WTF_CSRF_TIME_LIMIT": 3600 * 4,
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "JSON_SORT_KEYS": False,
+        # Mail: without MAIL_SMTP_HOST every message is a .eml file in the outbox
+        # folder (default <instance>/outbox), so nothing leaves a local machine.
+        "MAIL_SMTP_HOST": os.environ.get("MAIL_SMTP_HOST", ""),
+        "MAIL_SMTP_PORT": int(os.environ.get("MAIL_SMTP_PORT") or 587),
+        "MAIL_SMTP_USER": os.environ.get("MAIL_SMTP_USER", ""),
+        "MAIL_SMTP_PASSWORD": os.environ.get("MAIL_SMTP_PASSWORD", ""),
+        "MAIL_SMTP_STARTTLS": _bool(os.environ.get("MAIL_SMTP_STARTTLS"), default=True),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", ""),
     }
     config.update(overrides)
     if "SECRET_KEY" not in config:

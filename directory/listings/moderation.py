@@ -76,12 +76,19 @@ def _slug_for(name: str, city: str) -> str:
 
 
 def _notify(revision: Revision, subject: str, body: str) -> None:
-    """Mail the author about a decision (patients' reports have no author to mail)."""
+    """Mail the author about a decision (patients' reports have no author to mail).
+
+    The decision is already committed: a mail server that is down must not turn it
+    into an error page, so a failed delivery is logged for the operator instead.
+    """
     if revision.author is None:
         return
     from ..mail import send_mail
 
-    send_mail(revision.author.email, subject, body)
+    try:
+        send_mail(revision.author.email, subject, body)
+    except OSError:
+        current_app.logger.exception("Could not mail the decision on revision %s", revision.id)
 
 
 def _commit_decision() -> None:

@@ -111,3 +111,6 @@ def browse_city(state: str, city: str):
 def about():
     """What the directory is, where listings come from, and that demo data is fictional."""
     return render_template("about.html")
+
+
+from . import report  # noqa: E402,F401  (the report form registers its route)

@@ -7,6 +7,7 @@ turns them into the contract's answer. Keeping it engine-neutral means the rules
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
@@ -22,7 +23,6 @@ EARTH_RADIUS_MILES = 3958.7613
 SPHERE_ERROR = 0.01
 INFINITY = float("inf")
 TELEHEALTH_LIMIT = 50
-SCORE_SLACK = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +74,8 @@ class Evaluator:
     `postings(filter_name, code)` returns the docnums that carry a vocabulary code,
     `codes(filter_name)` the codes present in the index;
     `text_matches` holds the documents matching the text query (None without one);
-    `scorer(docnums, limit)` scores the best `limit` of them, and is only called when
-    the order is by relevance, so a text search sorted by distance never pays for it.
+    `scorer(docnums)` scores them, and is only called when the order is by relevance
+    (or for the short telehealth list), so a text search by distance never pays for it.
     """
 
     def __init__(
@@ -85,7 +85,7 @@ class Evaluator:
         codes: Callable[[str], Iterable[str]],
         query: SearchQuery,
         text_matches: frozenset[int] | None,
-        scorer: Callable[[set[int], int], Mapping[int, float]] | None = None,
+        scorer: Callable[[set[int]], Mapping[int, float]] | None = None,
     ):
         self.rows = rows
         self.postings = postings
@@ -245,7 +245,7 @@ class Evaluator:
             for d in matching - results
             if self.rows[d].telehealth and place.state in self.rows[d].states_served
         ]
-        self._score(set(serving), TELEHEALTH_LIMIT)
+        self._score(set(serving))
         scores = self.scores
         serving.sort(
             key=lambda d: (
@@ -258,26 +258,20 @@ class Evaluator:
             Hit(self.rows[d].clinic_id, None, scores.get(d)) for d in serving[:TELEHEALTH_LIMIT]
         ]
 
-    def _score(self, docnums: set[int], limit: int) -> None:
-        """Score the best `limit` documents of `docnums` (text queries only)."""
+    def _score(self, docnums: set[int]) -> None:
+        """Text-match scores of these documents (text queries only)."""
         if self.scorer is not None and docnums:
-            self.scores.update(self.scorer(docnums, limit))
+            self.scores.update(self.scorer(docnums))
 
     def _by_relevance(self, results: set[int]) -> list[int]:
-        """Best text matches first, ties by id, for everything up to the requested page.
-
-        Only the best `needed + SCORE_SLACK` documents are scored (the engine skips
-        the rest); the slack keeps ties at the page boundary ordered by id.
-        """
-        query = self.query
-        needed = query.page * query.per_page
+        """Best text matches first, ties by id, for everything up to the requested page."""
+        needed = self.query.page * self.query.per_page
         rows = self.rows
-        if self.scorer is None:
-            return sorted(results, key=lambda d: rows[d].clinic_id)[:needed]
-        self._score(results, needed + SCORE_SLACK)
-        scored = [d for d in results if d in self.scores]
-        scored.sort(key=lambda d: (-self.scores[d], rows[d].clinic_id))
-        return scored[:needed]
+        self._score(results)
+        scores = self.scores
+        return heapq.nsmallest(
+            needed, results, key=lambda d: (-scores.get(d, 0.0), rows[d].clinic_id)
+        )
 
     def _hit(self, docnum: int) -> Hit:
         row = self.rows[docnum]

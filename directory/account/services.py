@@ -1,0 +1,336 @@
+"""Account rules: who may sign up and sign in, and what mail each step sends.
+
+Views and the CLI call these; they own the commits. Two promises shape the code:
+
+* Nobody learns whether an address has an account. Sign-up, sign-in and reset
+  answer the same way, take about the same time (a password hash is computed on
+  every path) and count failures against a key whether or not the account exists.
+  Mail goes out after the response is sent, so delivery time does not tell either.
+* A password change (a reset) rotates `session_token`, which is part of the
+  session id (`User.get_id`): every other signed-in session and every outstanding
+  reset link stops working.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from flask import Response, after_this_request, current_app, has_request_context, url_for
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .. import mail, throttle
+from ..extensions import db
+from ..models import User
+from ..models.accounts import ROLES, STAFF_ROLES
+from . import tokens
+
+PASSWORD_MIN = 10
+PASSWORD_MAX = 200
+EMAIL_MAX = 254
+
+# Sign-in failures: per account (whether or not it exists) and per client address.
+SIGN_IN_WINDOW = timedelta(minutes=15)
+SIGN_IN_ACCOUNT_LIMIT = 5
+SIGN_IN_ADDRESS_LIMIT = 20
+# Mail that strangers can trigger (sign-up, reset): cap what one address receives and
+# what one client may ask for, so the forms cannot be used to flood someone's inbox.
+MAIL_WINDOW = timedelta(hours=1)
+MAIL_PER_RECIPIENT = 5
+MAIL_REQUESTS_PER_ADDRESS = 20
+
+
+class AccountError(ValueError):
+    """A request the rules refuse; `message` is written for the person who asked."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class EmailTaken(AccountError):
+    """Another account already uses this address."""
+
+
+class RateLimited(AccountError):
+    """Too many attempts: the view answers 429."""
+
+
+@dataclass(frozen=True)
+class SignInResult:
+    user: User | None
+    limited: bool = False
+
+
+def normalize_email(value: str) -> str:
+    """Emails are stored trimmed and lower-cased, so lookups cannot be dodged by case."""
+    return value.strip().lower()
+
+
+def password_problem(password: str, email: str) -> str | None:
+    """Why `password` is not acceptable for `email`, or None. Shared by forms and CLI."""
+    if len(password) < PASSWORD_MIN:
+        return f"Use at least {PASSWORD_MIN} characters."
+    if len(password) > PASSWORD_MAX:
+        return f"Use at most {PASSWORD_MAX} characters."
+    if password.strip().lower() == normalize_email(email):
+        return "Do not use your email address as your password."
+    return None
+
+
+def find_user(email: str) -> User | None:
+    return db.session.scalar(select(User).where(User.email == normalize_email(email)))
+
+
+def create_user(
+    email: str,
+    password: str,
+    role: str = "clinic",
+    *,
+    verified: bool = False,
+    password_hash: str | None = None,
+) -> User:
+    """Insert and commit a new account; `AccountError` when the email is taken or invalid."""
+    email = normalize_email(email)
+    if role not in ROLES:
+        raise AccountError(f"Role must be one of: {', '.join(ROLES)}.")
+    if len(email) > EMAIL_MAX:
+        raise AccountError(f"Use an email address of at most {EMAIL_MAX} characters.")
+    problem = password_problem(password, email)
+    if problem:
+        raise AccountError(problem)
+    user = User(
+        email=email,
+        password_hash=password_hash or generate_password_hash(password),
+        role=role,
+        email_verified_at=datetime.now(UTC) if verified else None,
+        session_token=secrets.token_hex(16),
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # two sign-ups raced, or the address exists
+        db.session.rollback()
+        raise EmailTaken("An account with that email already exists.") from exc
+    return user
+
+
+def sign_up(email: str, password: str, client_address: str) -> None:
+    """Create an unverified clinic account and mail a verification link.
+
+    When the address already has an account, mail its owner a note instead; the
+    person at the form sees the same page either way.
+    """
+    _count_mail_request(client_address)
+    email = normalize_email(email)
+    # Hash on every path, so the response time does not tell the two apart.
+    password_hash = generate_password_hash(password)
+    existing = find_user(email)
+    if existing is None:
+        try:
+            user = create_user(email, password, "clinic", password_hash=password_hash)
+        except EmailTaken:
+            existing = find_user(email)
+        else:
+            _mail(email, lambda: _verification_mail(user))
+            return
+    if existing is not None:
+        _mail(email, lambda: _already_registered_mail(email))
+
+
+def authenticate(email: str, password: str, client_address: str) -> SignInResult:
+    """Check a sign-in attempt under the failure limits.
+
+    A locked account or client gets `limited=True` before the password is looked
+    at, so guessing on cannot reveal a right answer. Failures count against the
+    email as typed, existing or not, so lockouts cannot be used to find accounts.
+    """
+    email = normalize_email(email)
+    account_key = f"sign-in:account:{email}"
+    address_key = f"sign-in:address:{client_address}"
+    if throttle.too_many(account_key, SIGN_IN_ACCOUNT_LIMIT, SIGN_IN_WINDOW) or throttle.too_many(
+        address_key, SIGN_IN_ADDRESS_LIMIT, SIGN_IN_WINDOW
+    ):
+        return SignInResult(None, limited=True)
+    user = find_user(email)
+    stored = user.password_hash if user is not None else _dummy_hash()
+    password_ok = check_password_hash(stored, password)
+    if user is None or not password_ok or not user.active:
+        throttle.hit(account_key)
+        throttle.hit(address_key)
+        return SignInResult(None)
+    throttle.clear(account_key)
+    return SignInResult(user)
+
+
+def verify_email(token: str) -> tokens.TokenCheck:
+    """Mark the address verified when the link is good (again is harmless)."""
+    check = tokens.check_verify_token(token)
+    if check.user is not None and check.user.email_verified_at is None:
+        check.user.email_verified_at = datetime.now(UTC)
+        db.session.commit()
+    return check
+
+
+def resend_verification(user: User) -> bool:
+    """Mail a fresh link; False when this address had enough mail for now."""
+    if user.is_verified:
+        return True
+    return _mail(user.email, lambda: _verification_mail(user))
+
+
+def request_password_reset(email: str, client_address: str) -> None:
+    """Mail a reset link when an active account has this address; otherwise do nothing.
+
+    The caller shows the same page either way.
+    """
+    _count_mail_request(client_address)
+    user = find_user(email)
+    if user is None or not user.active:
+        return
+    _mail(user.email, lambda: _reset_mail(user))
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link; the link dies with the old password."""
+    check = tokens.check_reset_token(token)
+    if check.user is None:
+        raise AccountError(
+            "This link has expired." if check.problem == "expired" else "This link is not valid."
+        )
+    user = check.user
+    problem = password_problem(new_password, user.email)
+    if problem:
+        raise AccountError(problem)
+    set_password(user, new_password)
+    # The link came by mail, so whoever used it controls the mailbox.
+    if user.email_verified_at is None:
+        user.email_verified_at = datetime.now(UTC)
+    db.session.commit()
+    # Proven control of the mailbox: let the owner sign in now despite earlier guesses.
+    throttle.clear(f"sign-in:account:{user.email}")
+    return user
+
+
+def set_password(user: User, password: str) -> None:
+    """Hash the new password and rotate the session token (the caller commits).
+
+    Rotating signs out every other session and kills outstanding reset links.
+    """
+    user.password_hash = generate_password_hash(password)
+    user.session_token = secrets.token_hex(16)
+
+
+def set_role(email: str, role: str) -> User:
+    """Change a role (CLI). Staff accounts are created by people we trust: verified."""
+    if role not in ROLES:
+        raise AccountError(f"Role must be one of: {', '.join(ROLES)}.")
+    user = find_user(email)
+    if user is None:
+        raise AccountError(f"No account uses {normalize_email(email)}.")
+    user.role = role
+    if role in STAFF_ROLES and user.email_verified_at is None:
+        user.email_verified_at = datetime.now(UTC)
+    db.session.commit()
+    return user
+
+
+# -- mail ------------------------------------------------------------------------------------
+_DUMMY_HASH: str | None = None
+
+
+def _dummy_hash() -> str:
+    """A real scrypt hash to check unknown emails against, so timing matches real ones."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = generate_password_hash(secrets.token_hex(16))
+    return _DUMMY_HASH
+
+
+def _count_mail_request(client_address: str) -> None:
+    key = f"mail-request:address:{client_address}"
+    if throttle.too_many(key, MAIL_REQUESTS_PER_ADDRESS, MAIL_WINDOW):
+        raise RateLimited("Too many requests from your network. Wait an hour and try again.")
+    throttle.hit(key)
+
+
+def _mail(to: str, build: Callable[[], tuple[str, str]]) -> bool:
+    """Queue a mail unless `to` already got enough account mail this hour.
+
+    Inside a request the mail goes out after the response has been sent
+    (`call_on_close`), so a slow SMTP relay does not make "an account exists"
+    answers slower than "no account" ones. A delivery failure is logged, never
+    shown: showing it only when an account exists would reveal that it does.
+    """
+    key = f"mail:recipient:{to}"
+    if throttle.too_many(key, MAIL_PER_RECIPIENT, MAIL_WINDOW):
+        return False
+    throttle.hit(key)
+    subject, body = build()  # links need the request, so build them now
+    app = current_app._get_current_object()
+
+    def send() -> None:
+        with app.app_context():
+            try:
+                mail.send_mail(to, subject, body)
+            except Exception:  # any transport error (OSError, SMTPException…)
+                app.logger.exception("Could not send account mail")
+
+    if not has_request_context():
+        send()
+        return True
+
+    @after_this_request
+    def send_when_done(response: Response) -> Response:
+        response.call_on_close(send)
+        return response
+
+    return True
+
+
+def _site() -> str:
+    return current_app.config.get("SITE_NAME") or "Ketamine Clinic Directory"
+
+
+def _verification_mail(user: User) -> tuple[str, str]:
+    link = url_for("account.verify_email", token=tokens.make_verify_token(user), _external=True)
+    return (
+        f"Confirm your email address for {_site()}",
+        f"Hello,\n\n"
+        f"Someone, probably you, created an account on {_site()} with this address.\n"
+        f"To confirm it, open this link within 3 days:\n\n{link}\n\n"
+        f"If you did not create an account, ignore this email; nothing more will happen.\n\n"
+        f"{_site()}\n",
+    )
+
+
+def _already_registered_mail(email: str) -> tuple[str, str]:
+    sign_in = url_for("account.sign_in", _external=True)
+    reset = url_for("account.reset_request", _external=True)
+    return (
+        f"Someone tried to sign up with your email on {_site()}",
+        f"Hello,\n\n"
+        f"Someone, perhaps you, tried to create an account on {_site()} with this address.\n"
+        f"You already have an account, so nothing was changed.\n\n"
+        f"To sign in: {sign_in}\n"
+        f"Forgot your password? Get a reset link: {reset}\n\n"
+        f"If this was not you, you can ignore this email; your account is unchanged.\n\n"
+        f"{_site()}\n",
+    )
+
+
+def _reset_mail(user: User) -> tuple[str, str]:
+    link = url_for("account.reset_password", token=tokens.make_reset_token(user), _external=True)
+    return (
+        f"Reset your password for {_site()}",
+        f"Hello,\n\n"
+        f"Someone, probably you, asked to reset the password of your account on {_site()}.\n"
+        f"To choose a new password, open this link within 1 hour. It works once:\n\n"
+        f"{link}\n\n"
+        f"If you did not ask for this, ignore this email; your password is unchanged.\n\n"
+        f"{_site()}\n",
+    )

@@ -1,0 +1,156 @@
+"""How admin pages show values: diffs with readable labels, ages, yes/no, lists."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Flask
+
+from ..listings.records import LABELS, diff_records
+from ..models.clinic import MEDICAL_DIRECTORS
+
+KIND_NAMES = {
+    "in_person": "In person",
+    "telehealth": "Telehealth",
+    "both": "In person and telehealth",
+}
+_SHOWN = (
+    "kind",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "website",
+    "email",
+    "hours",
+    "languages",
+    "medical_director",
+    "consultation_fee",
+    "free_consultation",
+    "accepting_new_patients",
+    "integration_therapy",
+    "spravato_rems",
+    "states_served",
+    "conditions",
+    "insurers",
+    "payment",
+)
+_VOCABULARY_OF = {"conditions": "condition", "insurers": "insurer", "payment": "payment"}
+
+OFFERING_LABELS = {
+    "price_min": "lowest price per session",
+    "price_max": "highest price per session",
+    "series_price": "series price",
+    "series_sessions": "sessions in the series",
+    "insurance_accepted": "insurance accepted",
+    "notes": "notes",
+}
+
+
+@dataclass(frozen=True)
+class ChangeRow:
+    """One line of a before/after table."""
+
+    field: str
+    label: str
+    before: Any
+    after: Any
+
+
+def change_rows(
+    before: dict[str, Any] | None, after: dict[str, Any], modality_names: dict[str, str]
+) -> list[ChangeRow]:
+    """`diff_records`, with treatment codes turned into the names editors know."""
+    rows = []
+    for change in diff_records(before, after):
+        label = change.label
+        if change.field.startswith("offerings."):
+            parts = change.field.split(".")
+            name = modality_names.get(parts[1], parts[1])
+            label = (
+                f"Offers {name}"
+                if len(parts) == 2
+                else f"{name}: {OFFERING_LABELS.get(parts[2], parts[2])}"
+            )
+        rows.append(ChangeRow(change.field, label, change.before, change.after))
+    return rows
+
+
+def record_rows(
+    record: dict[str, Any], vocabularies: dict[str, dict[str, str]]
+) -> list[tuple[str, str]]:
+    """(label, text) lines of a listing as patients would read it."""
+    rows = []
+    for name in _SHOWN:
+        value = record.get(name)
+        if name == "kind":
+            value = KIND_NAMES.get(value, value)
+        elif name == "medical_director":
+            value = MEDICAL_DIRECTORS.get(value, value)
+        elif name in _VOCABULARY_OF:
+            names = vocabularies.get(_VOCABULARY_OF[name], {})
+            value = [names.get(code, code) for code in value or []]
+        rows.append((LABELS.get(name, name), show_value(value)))
+    modalities = vocabularies.get("modality", {})
+    for offer in record.get("offerings") or []:
+        low, high = offer.get("price_min"), offer.get("price_max")
+        if low is None:
+            price = "Price not published"
+        elif high is None or high == low:
+            price = f"${low:,} per session"
+        else:
+            price = f"${low:,}–${high:,} per session"
+        extras = [price]
+        if offer.get("series_price"):
+            extras.append(
+                f"series of {offer.get('series_sessions') or '?'}: ${offer['series_price']:,}"
+            )
+        if offer.get("insurance_accepted"):
+            extras.append("insurance accepted")
+        if offer.get("notes"):
+            extras.append(offer["notes"])
+        rows.append((modalities.get(offer["modality"], offer["modality"]), " · ".join(extras)))
+    return rows
+
+
+def show_value(value: Any) -> str:
+    """Plain text for a record value: "—" for nothing, Yes/No, comma lists."""
+    if value is None or value == "" or value == []:
+        return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, list | tuple):
+        return ", ".join(show_value(v) for v in value)
+    if isinstance(value, datetime):
+        return as_utc(value).strftime("%Y-%m-%d %H:%M UTC")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; every stored time is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def age(moment: datetime | None, now: datetime | None = None) -> str:
+    """'just now', '5 hours', '3 days': how long a submission has waited."""
+    if moment is None:
+        return "—"
+    seconds = ((now or datetime.now(UTC)) - as_utc(moment)).total_seconds()
+    if seconds < 60:
+        return "just now"
+    for size, unit in ((86400, "day"), (3600, "hour"), (60, "minute")):
+        if seconds >= size:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    return "just now"
+
+
+def register_filters(app: Flask) -> None:
+    """Jinja filters the admin templates use (prefixed, so they cannot clash)."""
+    app.add_template_filter(show_value, "admin_value")
+    app.add_template_filter(age, "admin_age")

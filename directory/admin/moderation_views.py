@@ -1,0 +1,163 @@
+"""The editors' desk: the admin home, the moderation queue and one revision's review.
+
+Decisions go through `directory.listings.moderation`; this module only parses the
+POST, calls the service and tells the editor what happened. A decision that
+loses a race, a stale edit or an invalid payload comes back as a flash message
+and a redirect to the revision, never as a server error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request
+from flask_admin import AdminIndexView, BaseView, expose
+from flask_login import current_user
+from sqlalchemy import func, select
+
+from ..extensions import db
+from ..listings import moderation as services
+from ..listings.moderation import (
+    InvalidRecord,
+    ModerationError,
+    is_stale,
+    pending_counts,
+    queue,
+)
+from ..listings.records import LABELS, clinic_record, validate_record
+from ..listings.vocabulary import vocabulary_names
+from ..models import Ownership, Revision
+from ..models.moderation import REVISION_KINDS
+from .access import ClinicOrStaff, StaffOnly, has_role
+from .display import change_rows
+from .forms import DecisionForm
+
+KIND_LABELS = {
+    "new": "New listing",
+    "edit": "Edit",
+    "claim": "Claim",
+    "report": "Patient report",
+}
+
+APPROVED = {
+    "new": "Approved: the listing is live and its author manages it.",
+    "edit": "Approved: the change is live.",
+    "claim": "Approved: the account now manages this listing.",
+    "report": "Approved: the report is marked as handled.",
+}
+
+
+def _user():
+    return current_user._get_current_object()
+
+
+class AdminHome(ClinicOrStaff, AdminIndexView):
+    """The admin's front page: the queue at a glance for staff, a short guide for clinics."""
+
+    own_headings = True
+
+    @expose("/")
+    def index(self):
+        """Staff see how many submissions wait, by kind; clinic users see where to start."""
+        counts = pending_counts() if has_role("admin", "editor") else None
+        return self.render("admin/directory/home.html", counts=counts, kind_labels=KIND_LABELS)
+
+
+class ModerationView(StaffOnly, BaseView):
+    """Pending submissions, oldest first, and the page where an editor decides one."""
+
+    own_headings = True
+
+    @expose("/")
+    def index(self):
+        """The queue, optionally narrowed to one kind (`?kind=edit`)."""
+        kind = request.args.get("kind")
+        items = queue()
+        if kind in REVISION_KINDS:
+            items = [r for r in items if r.kind == kind]
+        else:
+            kind = None
+        return self.render(
+            "admin/directory/queue.html",
+            items=items,
+            counts=pending_counts(),
+            kind=kind,
+            kind_labels=KIND_LABELS,
+            is_stale=is_stale,
+        )
+
+    @expose("/<int:revision_id>/")
+    def detail(self, revision_id: int):
+        """Field-by-field diff (edits), the whole record (new), evidence (claims),
+        the message (reports), and the decision forms."""
+        revision = db.get_or_404(Revision, revision_id)
+        return self.render("admin/directory/revision.html", **self._review(revision))
+
+    def _review(self, revision: Revision) -> dict[str, Any]:
+        names = vocabulary_names()
+        context: dict[str, Any] = {
+            "revision": revision,
+            "kind_labels": KIND_LABELS,
+            "rows": [],
+            "problems": {},
+            "stale": is_stale(revision),
+            "labels": LABELS,
+        }
+        if revision.kind in ("edit", "new"):
+            live = clinic_record(revision.clinic) if revision.kind == "edit" else None
+            context["rows"] = change_rows(live, revision.payload, names["modality"])
+            if revision.is_open:
+                context["problems"] = validate_record(revision.payload, names)
+        if revision.kind == "claim" and revision.clinic is not None:
+            context["owners"] = db.session.scalar(
+                select(func.count(Ownership.id)).where(Ownership.clinic_id == revision.clinic_id)
+            )
+        return context
+
+    @expose("/<int:revision_id>/approve", methods=("POST",))
+    def approve(self, revision_id: int):
+        """Apply the revision (edits and new listings go live, claims grant access)."""
+        return self._decide(revision_id, "approve")
+
+    @expose("/<int:revision_id>/reject", methods=("POST",))
+    def reject(self, revision_id: int):
+        """Refuse the revision, with a reason the author reads."""
+        return self._decide(revision_id, "reject")
+
+    @expose("/<int:revision_id>/request-changes", methods=("POST",))
+    def request_changes(self, revision_id: int):
+        """Send the revision back to its author with what to change."""
+        return self._decide(revision_id, "request_changes")
+
+    def _decide(self, revision_id: int, action: str):
+        revision = db.get_or_404(Revision, revision_id)
+        back = redirect(self.get_url(".detail", revision_id=revision.id), code=303)
+        form = DecisionForm()
+        if not form.validate_on_submit():
+            for errors in form.errors.values():
+                for message in errors:
+                    flash(message, "warning")
+            return back
+        editor, lock, reason = _user(), form.lock_version.data, form.reason.data or ""
+        try:
+            if action == "approve":
+                services.approve(editor, revision, lock)
+                done = APPROVED[revision.kind]
+            elif action == "reject":
+                services.reject(editor, revision, reason, lock)
+                done = "Rejected. The author will read your reason."
+            else:
+                services.request_changes(editor, revision, reason, lock)
+                done = "Sent back to the author with your request for changes."
+        except InvalidRecord as exc:
+            db.session.rollback()
+            details = "; ".join(
+                f"{LABELS.get(key, key)}: {message}" for key, message in exc.errors.items()
+            )
+            flash(f"{exc.message} {details}", "danger")
+        except ModerationError as exc:  # AlreadyDecided, StaleRevision and the rest
+            db.session.rollback()
+            flash(exc.message, "warning")
+        else:
+            flash(done, "success")
+        return back
