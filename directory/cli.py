@@ -1,4 +1,5 @@
-"""`flask` commands: setup (migrate + seed + index), seed, search reindex / verify."""
+"""`flask` commands: setup (migrate + seed + index), seed, search reindex / verify,
+listings remind-stale (run daily from cron or a scheduler)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,21 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
-from .listings import demo
+from .listings import demo, freshness
 from .listings.vocabulary import load_vocabularies
 from .search import sync
 
 search_cli = AppGroup("search", help="Maintain the search index.")
 seed_cli = AppGroup("seed", help="Load vocabularies and demo data.")
+listings_cli = AppGroup("listings", help="Routine work on listings.")
+
+
+@listings_cli.command("remind-stale")
+def listings_remind_stale() -> None:
+    """Mail owners of listings not verified for 180 days (at most once a month each)."""
+    stale = len(freshness.stale_clinics())
+    sent = freshness.send_reminders()
+    click.echo(f"Stale listings: {stale}; reminders sent: {sent}")
 
 
 @seed_cli.command("vocabularies")
@@ -58,6 +68,7 @@ def search_verify() -> None:
 def register(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(seed_cli)
+    app.cli.add_command(listings_cli)
 
     @app.cli.command("setup")
     @click.option(

@@ -1,0 +1,91 @@
+"""Freshness: listings unverified for 180 days are flagged to editors, owners and
+patients, and owners get one reminder mail a month until they re-verify.
+
+Runs on SQLite and PostgreSQL (`fresh_app`); reminders go to the real file outbox.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from directory.extensions import db
+from directory.listings.demo import load_demo
+from directory.mail import outbox_messages
+from directory.models import Clinic
+from directory.models.clinic import STALE_AFTER_DAYS
+from directory.search import sync
+from tests.test_admin import client_for, make_user
+
+
+@pytest.fixture
+def listings(fresh_app, demo_records):
+    """Three published clinics: stale and owned, fresh and owned, stale and unowned."""
+    app = fresh_app
+    today = datetime.now(UTC).date()
+    with app.app_context():
+        load_demo(demo_records[:8], after_commit=sync.refresh)
+        published = db.session.scalars(
+            select(Clinic).where(Clinic.status == "published").order_by(Clinic.id)
+        ).all()
+        stale, fresh, orphan = published[:3]
+        stale.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS + 20)
+        fresh.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS - 1)
+        orphan.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS + 400)
+        db.session.commit()
+        ids = {"stale": stale.id, "fresh": fresh.id, "orphan": orphan.id}
+        slugs = {"stale": stale.slug, "fresh": fresh.slug, "orphan": orphan.slug}
+        names = {"stale": stale.name, "fresh": fresh.name}
+        sync.refresh(list(ids.values()))
+    owner = make_user(app, "owner@fresh.example", owns=[ids["stale"], ids["fresh"]])
+    return app, ids, slugs, names, owner
+
+
+def _remind(app) -> str:
+    result = app.test_cli_runner().invoke(args=["listings", "remind-stale"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_owners_of_stale_listings_get_one_reminder_a_month(listings):
+    app, _ids, _slugs, names, _owner = listings
+    assert "reminders sent: 1" in _remind(app)
+    [mail] = outbox_messages(app)
+    assert mail["To"] == "owner@fresh.example"
+    assert names["stale"] in mail["Subject"]
+    assert names["fresh"] not in mail.get_content()
+    assert "reminders sent: 0" in _remind(app), "no second mail within the month"
+    assert len(outbox_messages(app)) == 1
+
+
+def test_patients_see_not_verified_since_on_stale_listings(listings):
+    app, _ids, slugs, _names, _owner = listings
+    client = app.test_client()
+    stale_page = client.get(f"/clinics/{slugs['stale']}").get_data(as_text=True)
+    fresh_page = client.get(f"/clinics/{slugs['fresh']}").get_data(as_text=True)
+    assert "Not verified since" in stale_page
+    assert "Not verified since" not in fresh_page and "Last verified" in fresh_page
+    api = {
+        name: client.get(f"/api/v1/clinics/{slug}").get_json()["verified"]
+        for name, slug in slugs.items()
+    }
+    assert api == {"stale": False, "fresh": True, "orphan": False}
+
+
+def test_stale_listings_are_marked_in_the_admin(listings):
+    app, ids, _slugs, names, owner = listings
+    editor = client_for(app, make_user(app, "editor@directory.test", "editor"))
+    listing = editor.get("/admin/clinics/").get_data(as_text=True)
+    rows = {name: listing.split(name, 1)[1].split("</tr>", 1)[0] for name in names.values()}
+    assert ">stale<" in rows[names["stale"]] and "Not verified since" in rows[names["stale"]]
+    assert ">stale<" not in rows[names["fresh"]]
+    # The "Verification is Stale" filter (the fifth filter) lists only stale ones.
+    stale_only = editor.get("/admin/clinics/?flt0_4=stale").get_data(as_text=True)
+    assert names["stale"] in stale_only and names["fresh"] not in stale_only
+    mine = client_for(app, owner)
+    page = mine.get(f"/admin/my-listings/{ids['stale']}/").get_data(as_text=True)
+    assert ">stale<" in page
+    page = mine.get(f"/admin/my-listings/{ids['fresh']}/").get_data(as_text=True)
+    assert ">stale<" not in page
