@@ -38,7 +38,7 @@ def _looks_like_email(form: Form, field: Field) -> None:
     """Loose on purpose for sign-in and reset: any stored account must be reachable,
     including addresses the stricter sign-up check would now refuse."""
     local, at, domain = (field.data or "").partition("@")
-    if not (local and at and domain) or any(c.isspace() for c in field.data):
+    if not (local and at and domain) or any(c.isspace() or not c.isprintable() for c in field.data):
         raise StopValidation(EMAIL_EXAMPLE)
 
 

@@ -84,6 +84,9 @@ LABELS = {
 }
 MAX_PRICE = 100_000
 _HTML = re.compile(r"<[^>]*>|<\s*/?\s*[a-zA-Z!]|&#?\w+;")
+# Control characters (line breaks and tabs aside) are invisible on the page and NUL
+# cannot be stored in PostgreSQL text at all.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^\+?1?[\s.-]?\(?([2-9]\d{2})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})$")
 _ZIP = re.compile(r"^\d{5}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -117,6 +120,8 @@ def _text_error(value: Any, limit: int, required: bool = False) -> str | None:
         return f"Use at most {limit} characters (you entered {len(value)})."
     if _HTML.search(value):
         return "Remove HTML tags and entities: plain text only."
+    if _CONTROL.search(value):
+        return "Remove control characters (they do not show on the page)."
     return None
 
 
