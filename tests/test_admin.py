@@ -256,12 +256,32 @@ CLINIC_URLS = [
 
 def test_anonymous_visitors_are_sent_to_sign_in(site):
     client = site.app.test_client()
-    for url in CLINIC_URLS + STAFF_URLS:
+    for url in [*CLINIC_URLS, *STAFF_URLS, "/account/"]:
         response = client.get(url)
         assert response.status_code == 302, url
         location = urlsplit(response.headers["Location"])
         assert location.path == "/account/sign-in", url
         assert "next=" in location.query and location.netloc in ("", "directory.test"), url
+    # Posts with a valid CSRF token (from a public form) change nothing either.
+    token = csrf_token(client, "/account/sign-in")
+    pending = submit_edit(
+        site,
+        client_for(site.app, site.clinic_user),
+        record_of(site.app, site.a) | {"hours": "Mon-Fri 9-5"},
+    )
+    assert pending.status_code == 302
+    revision = last_revision(site.app)
+    for url in (
+        f"/admin/moderation/{revision.id}/approve",
+        f"/admin/moderation/{revision.id}/reject",
+        f"/admin/submissions/{revision.id}/withdraw",
+        f"/admin/my-listings/{site.a}/verify",
+        f"/admin/clinics/edit/?id={site.a}",
+    ):
+        response = client.post(url, data={"csrf_token": token, "lock_version": "1", "reason": "x"})
+        assert response.status_code in (302, 403), url
+        assert urlsplit(response.headers.get("Location", "")).path in ("", "/account/sign-in")
+    assert last_revision(site.app).status == "pending"
 
 
 def test_clinic_users_get_403_on_editor_views(site):
@@ -432,6 +452,12 @@ def test_reject_and_request_changes_show_the_reason_to_the_author(site):
     assert "Please add the series price." in listing
     detail = text(owner.get(f"/admin/submissions/{second.id}/"))
     assert "Please add the series price." in detail and "Make the requested changes" in detail
+    mails = [m for m in outbox_messages(site.app) if m["To"] == "owner@juniper.example"]
+    assert [m.get_content().count("The editor wrote:") for m in mails] == [1, 1]
+    assert "was not approved" in mails[0].get_content()
+    assert "A $1 infusion is not plausible." in mails[0].get_content()
+    assert "needs changes" in mails[1].get_content()
+    assert "Please add the series price." in mails[1].get_content()
 
 
 def test_author_withdraws_a_pending_submission(site):
