@@ -46,6 +46,16 @@ def get_metadata():
     return target_db.metadata
 
 
+# Tables that exist on PostgreSQL without a model: the search backend's own table
+# (migration 0003) and PostGIS's catalogue. Autogenerate must neither reflect them
+# (SQLAlchemy has no geography type) nor propose to drop them.
+UNMODELLED_TABLES = {"search_document", "spatial_ref_sys"}
+
+
+def include_name(name, type_, parent_names):
+    return not (type_ == "table" and name in UNMODELLED_TABLES)
+
+
 def run_migrations_offline():
     """Run migrations in 'offline' mode.
 
@@ -60,7 +70,8 @@ def run_migrations_offline():
     """
     url = config.get_main_option("sqlalchemy.url")
     context.configure(
-        url=url, target_metadata=get_metadata(), literal_binds=True
+        url=url, target_metadata=get_metadata(), literal_binds=True,
+        include_name=include_name,
     )
 
     with context.begin_transaction():
@@ -86,6 +97,7 @@ def run_migrations_online():
                 logger.info('No changes in schema detected.')
 
     conf_args = current_app.extensions['migrate'].configure_args
+    conf_args.setdefault("include_name", include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

@@ -1,15 +1,20 @@
-"""Shared fixtures: real databases (SQLite and PostgreSQL), a real Whoosh index.
+"""Shared fixtures: real databases (SQLite and PostgreSQL), real search engines.
 
 Every database fixture is parametrised over both engines, so each test that uses
 one runs twice. The PostgreSQL database is created by the suite itself on the
 local server (127.0.0.1:5432, user postgres) and dropped afterwards.
+
+Search tests use `search_app` / `search_client` / `search_fresh_app` instead: they
+run on every (database, search backend) pair in SEARCH_SETUPS, so one contract
+suite covers the Whoosh index on both databases and the PostgreSQL backend.
 """
 
 from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import psycopg
@@ -25,14 +30,62 @@ from directory.search import sync
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINES = ("sqlite", "postgresql")
+# (database engine, search backend) pairs the search contract runs on, by test id.
+SEARCH_SETUPS = {
+    "sqlite-whoosh": ("sqlite", "whoosh"),
+    "postgresql-whoosh": ("postgresql", "whoosh"),
+    "postgresql-pgsearch": ("postgresql", "postgres"),
+}
+# Test databases are copies of a template that already has PostGIS (which migration
+# 0003 needs): CREATE EXTENSION costs ~0.4 s per database, a copy almost nothing.
+# The template is kept between runs (one per PostGIS version, never connected to
+# after it is made), so a killed run leaves nothing new behind.
+TEMPLATE_PREFIX = "directory_test_template_postgis_"
+_pg_template: str | None = None
+
+
+def _dsn(name: str) -> str:
+    return f"{PG_ADMIN_DSN.rsplit('/', 1)[0]}/{name}"
+
+
+def _template() -> str:
+    """The template database's name, made once per server and PostGIS version."""
+    global _pg_template
+    if _pg_template is not None:
+        return _pg_template
+    with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'"
+        ).fetchone()
+        if row is None:
+            raise RuntimeError(
+                "PostGIS is not installed on the test server: "
+                "apt-get install postgresql-<major>-postgis-3 (.ci/run does)"
+            )
+        name = TEMPLATE_PREFIX + row[0].replace(".", "_")
+        # Several test runs may start at once: one makes the template, the others wait.
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (TEMPLATE_PREFIX,))
+        try:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                building = f"{name}_building"
+                conn.execute(f'DROP DATABASE IF EXISTS "{building}"')
+                conn.execute(f'CREATE DATABASE "{building}"')
+                with psycopg.connect(_dsn(building), autocommit=True) as template:
+                    template.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+                # Renamed only when complete, so no run copies a half-made template.
+                conn.execute(f'ALTER DATABASE "{building}" RENAME TO "{name}"')
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (TEMPLATE_PREFIX,))
+    _pg_template = name
+    return name
 
 
 def _create_pg_database() -> tuple[str, str]:
     name = f"directory_test_{uuid.uuid4().hex[:10]}"
+    template = _template()
     with psycopg.connect(PG_ADMIN_DSN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN_DSN.rsplit("/", 1)[0]
-    return name, f"{base.replace('postgresql://', 'postgresql+psycopg://')}/{name}"
+        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name, _dsn(name).replace("postgresql://", "postgresql+psycopg://")
 
 
 def _drop_pg_database(name: str) -> None:
@@ -40,7 +93,7 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(engine: str, workdir: Path) -> Iterator[Flask]:
+def make_app(engine: str, workdir: Path, search_backend: str = "whoosh") -> Iterator[Flask]:
     """An app on a brand-new database of `engine`, schema made by the migrations."""
     workdir.mkdir(parents=True, exist_ok=True)
     pg_name = None
@@ -53,6 +106,7 @@ def make_app(engine: str, workdir: Path) -> Iterator[Flask]:
             "TESTING": True,
             "SECRET_KEY": "test-secret-key",
             "SQLALCHEMY_DATABASE_URI": url,
+            "SEARCH_BACKEND": search_backend,
             "SEARCH_INDEX_DIR": str(workdir / "index"),
             "SERVER_NAME": "directory.test",
         },
@@ -76,15 +130,39 @@ def demo_records() -> list[dict]:
     return generate_demo_records()
 
 
+@pytest.fixture(scope="session")
+def demo_apps(tmp_path_factory, demo_records) -> Iterator[Callable[[str, str], Flask]]:
+    """`get(engine, search_backend)`: the demo app of that pair, built once per session.
+
+    `demo_app` and `search_app` share these, so the Whoosh demo apps are loaded once.
+    """
+    apps: dict[tuple[str, str], Flask] = {}
+    with ExitStack() as stack:
+
+        def get(engine: str, search_backend: str) -> Flask:
+            key = (engine, search_backend)
+            if key not in apps:
+                workdir = tmp_path_factory.mktemp(f"demo-{engine}-{search_backend}")
+                app = stack.enter_context(contextmanager(make_app)(engine, workdir, search_backend))
+                with app.app_context():
+                    load_demo(demo_records)
+                    sync.rebuild()
+                apps[key] = app
+            return apps[key]
+
+        yield get
+
+
 @pytest.fixture(scope="session", params=ENGINES)
-def demo_app(request, tmp_path_factory, demo_records) -> Iterator[Flask]:
+def demo_app(request, demo_apps) -> Flask:
     """An app with the whole demo dataset loaded and indexed. Read-only: do not change it."""
-    workdir = tmp_path_factory.mktemp(f"demo-{request.param}")
-    for app in make_app(request.param, workdir):
-        with app.app_context():
-            load_demo(demo_records)
-            sync.rebuild()
-        yield app
+    return demo_apps(request.param, "whoosh")
+
+
+@pytest.fixture(scope="session", params=list(SEARCH_SETUPS))
+def search_app(request, demo_apps) -> Flask:
+    """Like `demo_app`, on every (database, search backend) pair. Read-only."""
+    return demo_apps(*SEARCH_SETUPS[request.param])
 
 
 @pytest.fixture(params=ENGINES)
@@ -93,6 +171,18 @@ def fresh_app(request, tmp_path) -> Iterator[Flask]:
     yield from make_app(request.param, tmp_path)
 
 
+@pytest.fixture(params=list(SEARCH_SETUPS))
+def search_fresh_app(request, tmp_path) -> Iterator[Flask]:
+    """Like `fresh_app`, on every (database, search backend) pair."""
+    engine, search_backend = SEARCH_SETUPS[request.param]
+    yield from make_app(engine, tmp_path, search_backend)
+
+
 @pytest.fixture
 def demo_client(demo_app):
     return demo_app.test_client()
+
+
+@pytest.fixture
+def search_client(search_app):
+    return search_app.test_client()

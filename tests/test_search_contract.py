@@ -1,4 +1,10 @@
-"""The search contract against an independent brute-force answer, on both databases."""
+"""The search contract against an independent brute-force answer.
+
+Every test runs on each (database, search backend) pair of conftest.SEARCH_SETUPS:
+Whoosh on SQLite, Whoosh on PostgreSQL, and the PostgreSQL (tsvector + PostGIS)
+backend. Results, distances, telehealth and facets are compared with the brute-force
+oracle; relevance order is asserted only where scores differ clearly.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +15,9 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.geo import get_gazetteer
+from directory.listings.demo import load_demo
 from directory.models import Clinic
+from directory.search import sync
 
 from .brute_force import expected_results, load_listings, verified_ordinal
 
@@ -32,8 +40,8 @@ VOCAB = {
 
 
 @pytest.fixture(scope="module")
-def listings(demo_app):
-    with demo_app.app_context():
+def listings(search_app):
+    with search_app.app_context():
         return load_listings()
 
 
@@ -86,14 +94,14 @@ def generated_queries(listings, count: int = 60) -> list[dict]:
     return queries
 
 
-def test_generated_queries_match_brute_force(demo_client, demo_app, listings):
+def test_generated_queries_match_brute_force(search_client, search_app, listings):
     queries = generated_queries(listings)
     assert len(queries) >= 50
     nonempty = 0
     for params in queries:
-        results, first = all_pages(demo_client, params)
+        results, first = all_pages(search_client, params)
         location = first["location"]
-        with demo_app.app_context():
+        with search_app.app_context():
             expected = expected_results(
                 listings,
                 lat=location["lat"],
@@ -114,8 +122,8 @@ def test_generated_queries_match_brute_force(demo_client, demo_app, listings):
     assert nonempty >= 30, "the generated queries should mostly find something"
 
 
-def test_without_place_every_published_listing_is_a_result(demo_client, listings):
-    results, _ = all_pages(demo_client, {"modality": "sublingual"})
+def test_without_place_every_published_listing_is_a_result(search_client, listings):
+    results, _ = all_pages(search_client, {"modality": "sublingual"})
     expected = expected_results(listings, filters={"modality": ["sublingual"]})
     assert [r["id"] for r in results] == expected.ids
 
@@ -124,9 +132,9 @@ def test_without_place_every_published_listing_is_a_result(demo_client, listings
     ("words", "synonym"),
     [("esketamine", "spravato"), ("PTSD", "post-traumatic stress"), ("IV", "infusion")],
 )
-def test_synonyms_find_the_same_clinics(demo_client, words, synonym):
-    one, _ = all_pages(demo_client, {"q": words})
-    other, _ = all_pages(demo_client, {"q": synonym})
+def test_synonyms_find_the_same_clinics(search_client, words, synonym):
+    one, _ = all_pages(search_client, {"q": words})
+    other, _ = all_pages(search_client, {"q": synonym})
     assert one and {r["id"] for r in one} == {r["id"] for r in other}
 
 
@@ -140,43 +148,43 @@ def test_synonyms_find_the_same_clinics(demo_client, words, synonym):
     ],
 )
 def test_text_finds_every_clinic_with_that_modality_or_condition(
-    demo_client, listings, words, kind, code
+    search_client, listings, words, kind, code
 ):
-    found = {r["id"] for r in all_pages(demo_client, {"q": words})[0]}
+    found = {r["id"] for r in all_pages(search_client, {"q": words})[0]}
     expected = set(expected_results(listings, filters={kind: [code]}).ids)
     assert expected and expected <= found
 
 
-def test_name_outranks_description(demo_client, demo_app):
-    with demo_app.app_context():
+def test_name_outranks_description(search_client, search_app):
+    with search_app.app_context():
         clinic = db.session.scalars(
             select(Clinic)
             .where(Clinic.status == "published", Clinic.kind == "in_person")
             .order_by(Clinic.id)
         ).first()
     name_words = clinic.name
-    data = demo_client.get("/api/v1/search", query_string={"q": name_words}).get_json()
+    data = search_client.get("/api/v1/search", query_string={"q": name_words}).get_json()
     assert data["results"][0]["name"] == clinic.name
 
 
-def test_unpublished_listings_are_never_shown(demo_client, demo_app, listings):
+def test_unpublished_listings_are_never_shown(search_client, search_app, listings):
     hidden = [x for x in listings.values() if x.status != "published"]
     assert hidden, "the demo data must include unpublished listings"
-    shown = {r["id"] for r in all_pages(demo_client, {})[0]}
+    shown = {r["id"] for r in all_pages(search_client, {})[0]}
     assert not shown & {x.id for x in hidden}
-    with demo_app.app_context():
+    with search_app.app_context():
         for listing in hidden:
             clinic = db.session.get(Clinic, listing.id)
-            assert demo_client.get(f"/clinics/{clinic.slug}").status_code == 404
-            assert demo_client.get(f"/api/v1/clinics/{clinic.slug}").status_code == 404
-            data = demo_client.get("/api/v1/search", query_string={"q": clinic.name}).get_json()
+            assert search_client.get(f"/clinics/{clinic.slug}").status_code == 404
+            assert search_client.get(f"/api/v1/clinics/{clinic.slug}").status_code == 404
+            data = search_client.get("/api/v1/search", query_string={"q": clinic.name}).get_json()
             assert listing.id not in {r["id"] for r in data["results"] + data["telehealth"]}
 
 
 @pytest.mark.parametrize("sort", ["price", "recent"])
-def test_other_sorts_order_by_their_key_then_id(demo_client, listings, sort):
+def test_other_sorts_order_by_their_key_then_id(search_client, listings, sort):
     params = {"where": "Houston, TX", "radius": 100, "q": "ketamine", "sort": sort}
-    results, _ = all_pages(demo_client, params)
+    results, _ = all_pages(search_client, params)
     assert len(results) > 5
     if sort == "price":
         keys = [(lowest_price(r), r["id"]) for r in results]
@@ -190,16 +198,102 @@ def lowest_price(result: dict) -> float:
     return min(prices) if prices else float("inf")
 
 
-def test_pagination_is_consistent(demo_client):
+def test_pagination_is_consistent(search_client):
     params = {"where": "New York, NY", "radius": 250}
-    whole, first = all_pages(demo_client, params)
+    whole, first = all_pages(search_client, params)
     assert first["total"] > 20
     pages = []
     for page in range(1, 4):
-        data = demo_client.get(
+        data = search_client.get(
             "/api/v1/search", query_string={**params, "page": page, "per_page": 7}
         ).get_json()
         pages += [r["id"] for r in data["results"]]
     assert pages == [r["id"] for r in whole][:21]
-    beyond = demo_client.get("/api/v1/search", query_string={**params, "page": 999}).get_json()
+    beyond = search_client.get("/api/v1/search", query_string={**params, "page": 999}).get_json()
     assert beyond["results"] == [] and beyond["total"] == first["total"]
+
+
+# -- one contract, several engines ------------------------------------------------------
+TEXT_QUERIES = [
+    {"q": "ptsd"},
+    {"q": "esketamine", "where": "Austin, TX", "radius": 250},
+    {"q": "iv infusion depression", "where": "New York, NY", "radius": 250, "insurer": "aetna"},
+    {"q": "anxiety", "where": "98101", "modality": "sublingual", "max_price": 400},
+    {"q": "ketamine", "where": "Houston, TX", "radius": 100, "sort": "price"},
+    {"q": "chronic pain", "sort": "recent"},
+    {"q": "obsessive compulsive", "payment": ["financing", "superbill"]},
+    {"q": "depressed", "where": "San Diego, CA", "sort": "relevance"},
+    {"q": "ptsd austin"},
+    {"q": "the of and"},
+    {"q": "ptsd 3 x"},
+    {"q": "only ketamine", "where": "Denver, CO"},
+    {"q": "clinics offering infusions"},
+    {"q": "Northern Lights"},
+]
+
+
+def test_backends_agree_on_the_same_database(demo_apps):
+    """Whoosh and the PostgreSQL backend over the same rows give the same answer.
+
+    Promised on every backend: the same total, the same result set, the same
+    telehealth set, the same non-zero facet counts and the same distances; the same
+    order for every sort but relevance. Relevance order is promised only where the
+    scores differ clearly (see `test_relevance_weighs_name_over_tags_over_description`):
+    the engines stem with different algorithms (Porter in Whoosh, Snowball in
+    PostgreSQL), so near-equal scores may fall either way. A zero facet count may be
+    listed or left out.
+    """
+    answers = {}
+    for backend in ("whoosh", "postgres"):
+        client = demo_apps("postgresql", backend).test_client()
+        answers[backend] = [all_pages(client, params) for params in TEXT_QUERIES]
+    for params, (w_results, w_first), (p_results, p_first) in zip(
+        TEXT_QUERIES, answers["whoosh"], answers["postgres"], strict=True
+    ):
+        assert p_first["total"] == w_first["total"], params
+        w_ids, p_ids = [r["id"] for r in w_results], [r["id"] for r in p_results]
+        assert set(p_ids) == set(w_ids), params
+        if p_first["query"]["sort"] != "relevance":
+            assert p_ids == w_ids, params
+        assert {t["id"] for t in p_first["telehealth"]} == {t["id"] for t in w_first["telehealth"]}
+        for name in FILTERS:
+            w_facets = {c: n for c, n in w_first["facets"][name].items() if n}
+            p_facets = {c: n for c, n in p_first["facets"][name].items() if n}
+            assert p_facets == w_facets, (name, params)
+        w_distance = {r["id"]: r["distance_miles"] for r in w_results}
+        for r in p_results:
+            if r["distance_miles"] is not None:
+                assert r["distance_miles"] == pytest.approx(w_distance[r["id"]], abs=1e-6)
+    assert sum(first["total"] > 0 for _, first in answers["postgres"]) >= 10
+
+
+def test_relevance_weighs_name_over_tags_over_description(search_fresh_app, demo_records):
+    """A word in the name outranks it among the treatments and conditions, which
+    outranks it in the description only: clearly different scores, so every backend
+    must give this order."""
+    base = [r for r in demo_records if r["status"] == "published" and r["kind"] == "in_person"]
+    records = []
+    for i, (name, conditions, description) in enumerate(
+        [
+            ("Stillwater Clinic", ["anxiety"], "We also see patients with migraine."),
+            ("Quiet Harbor Clinic", ["anxiety", "migraine"], "Evening appointments."),
+            ("Migraine Relief Partners", ["anxiety"], "Evening appointments."),
+            ("Plain Street Clinic", ["anxiety"], "Evening appointments."),
+        ]
+    ):
+        record = {**base[i], "name": name, "conditions": conditions, "description": description}
+        records.append({**record, "slug": f"ranking-{i}"})
+    with search_fresh_app.app_context():
+        load_demo(records, after_commit=sync.refresh)
+        ids = {c.name: c.id for c in db.session.scalars(select(Clinic))}
+    data = (
+        search_fresh_app.test_client()
+        .get("/api/v1/search", query_string={"q": "migraine", "sort": "relevance"})
+        .get_json()
+    )
+    assert [r["name"] for r in data["results"]] == [
+        "Migraine Relief Partners",
+        "Quiet Harbor Clinic",
+        "Stillwater Clinic",
+    ]
+    assert ids["Plain Street Clinic"] not in {r["id"] for r in data["results"]}

@@ -20,7 +20,16 @@ def _whoosh(app: Flask) -> SearchBackend:
     return WhooshBackend(app.config["SEARCH_INDEX_DIR"])
 
 
-BACKENDS: dict[str, Callable[[Flask], SearchBackend]] = {"whoosh": _whoosh}
+def _postgres(app: Flask) -> SearchBackend:
+    from ..extensions import db
+    from .postgres_backend import PostgresBackend
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise RuntimeError("SEARCH_BACKEND=postgres needs a PostgreSQL DATABASE_URL")
+    return PostgresBackend(lambda: db.engine)
+
+
+BACKENDS: dict[str, Callable[[Flask], SearchBackend]] = {"whoosh": _whoosh, "postgres": _postgres}
 
 
 def init_app(app: Flask) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from .documents import ClinicDocument
@@ -67,6 +67,21 @@ class SearchBackend(ABC):
     @abstractmethod
     def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
         """Replace the whole index with these documents; return how many were indexed."""
+
+    def refresh(
+        self, clinic_ids: set[int], load: Callable[[set[int]], list[ClinicDocument]]
+    ) -> None:
+        """Make the index hold exactly the published ones among these clinics.
+
+        `load(ids)` reads the documents of the published clinics among `ids` from
+        committed rows. Engines call it while holding their write lock, so when two
+        processes re-index the same clinic the one that writes last has also read
+        last, and the index cannot keep an older version than the database. (This
+        default, without a lock, is for engines with a single writer.)
+        """
+        documents = load(clinic_ids)
+        self.remove(clinic_ids - {doc.id for doc in documents})
+        self.index(documents)
 
     @abstractmethod
     def fingerprints(self) -> dict[int, str]:

@@ -35,7 +35,11 @@ def _published(ids: Iterable[int] | None = None) -> Iterator[Clinic]:
     )
     if ids is not None:
         stmt = stmt.where(Clinic.id.in_(list(ids)))
-    yield from db.session.execute(stmt.execution_options(yield_per=BATCH)).scalars()
+    # populate_existing: a clinic this session loaded earlier is read again, so a
+    # document never carries attributes older than the row (another process may
+    # have committed since).
+    options = {"yield_per": BATCH, "populate_existing": True}
+    yield from db.session.execute(stmt.execution_options(**options)).scalars()
 
 
 def published_documents(ids: Iterable[int] | None = None) -> Iterator[ClinicDocument]:
@@ -48,10 +52,8 @@ def refresh(clinic_ids: Iterable[int]) -> None:
     ids = set(clinic_ids)
     if not ids:
         return
-    documents = list(published_documents(ids))
-    backend = get_backend()
-    backend.remove(ids - {d.id for d in documents})
-    backend.index(documents)
+    # The backend reads the rows under its write lock (see SearchBackend.refresh).
+    get_backend().refresh(ids, lambda wanted: list(published_documents(wanted)))
 
 
 def rebuild() -> int:

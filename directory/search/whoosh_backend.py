@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +34,7 @@ from .synonyms import annotate, expand, group_token
 FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
 WRITE_LOCK_TIMEOUT = 30.0
+OPEN_RETRIES = 20
 
 
 def build_schema() -> Schema:
@@ -112,10 +114,23 @@ class WhooshBackend(SearchBackend):
 
     # -- storage ------------------------------------------------------------------
     def _open(self) -> whoosh_index.Index:
+        """The index, created on first use.
+
+        Opening reads the newest table of contents; another process's commit may
+        delete it between Whoosh finding it and reading it (FileNotFoundError), so
+        opening is retried: the next attempt finds the newer one.
+        """
         self.index_dir.mkdir(parents=True, exist_ok=True)
-        if whoosh_index.exists_in(str(self.index_dir)):
-            return whoosh_index.open_dir(str(self.index_dir))
-        return whoosh_index.create_in(str(self.index_dir), self.schema)
+        for attempt in range(OPEN_RETRIES):
+            try:
+                if whoosh_index.exists_in(str(self.index_dir)):
+                    return whoosh_index.open_dir(str(self.index_dir))
+                return whoosh_index.create_in(str(self.index_dir), self.schema)
+            except FileNotFoundError:
+                if attempt == OPEN_RETRIES - 1:
+                    raise
+                time.sleep(0.005 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _writer(self, ix: whoosh_index.Index) -> writing.IndexWriter:
         """A writer that waits for another process's writer instead of failing."""
@@ -132,6 +147,19 @@ class WhooshBackend(SearchBackend):
         with self._writer(ix) as writer:
             for clinic_id in clinic_ids:
                 writer.delete_by_term("cid", str(clinic_id))
+
+    def refresh(
+        self, clinic_ids: set[int], load: Callable[[set[int]], list[ClinicDocument]]
+    ) -> None:
+        """Read and write under one writer: the lock orders concurrent refreshes, and
+        readers see the clinics' removals and updates in one commit."""
+        ix = self._open()
+        with self._writer(ix) as writer:
+            documents = load(clinic_ids)
+            for clinic_id in clinic_ids - {doc.id for doc in documents}:
+                writer.delete_by_term("cid", str(clinic_id))
+            for doc in documents:
+                writer.update_document(**_fields(doc))
 
     def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
         """Write every document into a fresh segment and drop all older ones in one commit."""
