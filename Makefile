@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup lint bench clean
+.PHONY: run test setup lint bench lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,14 +20,33 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $@
 
-setup: $(VENV)/.installed
+# Front-end packages come from npm, pinned by package-lock.json (`npm ci`). Only the
+# built files the site serves (and axe-core for the browser tests) are copied into
+# static/vendor/, which git ignores: nothing vendored is committed.
+VENDOR := static/vendor
+$(VENDOR)/.stamp: package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node.js 20) is needed: apt-get install nodejs npm" >&2; exit 1; }
+	npm ci --ignore-scripts --no-audit --no-fund
+	rm -rf $(VENDOR)
+	mkdir -p $(VENDOR)/leaflet/images $(VENDOR)/leaflet.markercluster
+	cp node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css $(VENDOR)/leaflet/
+	cp node_modules/leaflet/dist/images/*.png $(VENDOR)/leaflet/images/
+	cp node_modules/leaflet/LICENSE $(VENDOR)/leaflet/
+	cp node_modules/leaflet.markercluster/dist/leaflet.markercluster.js \
+	   node_modules/leaflet.markercluster/dist/MarkerCluster.css \
+	   node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
+	   node_modules/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/leaflet.markercluster/
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/
+	touch $@
+
+setup: $(VENV)/.installed $(VENDOR)/.stamp
 	$(BIN)/flask --app wsgi setup
 
 run: setup
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
 	SECURE_COOKIES=0 $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(VENDOR)/.stamp
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
@@ -37,5 +56,8 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/search.py
 
+lighthouse: $(VENV)/.installed $(VENDOR)/.stamp
+	$(BIN)/python bench/lighthouse.py
+
 clean:
-	rm -rf $(VENV) instance .pytest_cache .hypothesis
+	rm -rf $(VENV) instance .pytest_cache .hypothesis node_modules $(VENDOR)

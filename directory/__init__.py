@@ -20,17 +20,20 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | None 
         static_folder=str(PROJECT_ROOT / "static"),
     )
     app.config.update(settings)
+    # The SQLite file, Whoosh index and outbox live here; SQLite cannot make the folder.
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     register_extensions(app)
     register_blueprints(app)
     register_admin(app)
     register_errorhandlers(app)
     register_commands(app)
     register_security(app)
+    register_proxy_fix(app)
     return app
 
 
 def register_extensions(app: Flask) -> None:
-    from . import search
+    from . import search, throttle
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -40,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     search.init_app(app)
+    throttle.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -80,3 +84,17 @@ def register_security(app: Flask) -> None:
     from .security import register
 
     register(app)
+
+
+def register_proxy_fix(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, take the client address and scheme from
+    their X-Forwarded-For / X-Forwarded-Proto headers (rate limits count per client).
+
+    The Host header is never taken from X-Forwarded-Host: links in mails are built
+    from it, so it stays what the proxy itself sent.
+    """
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)  # type: ignore[method-assign]

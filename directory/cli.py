@@ -1,5 +1,6 @@
 """`flask` commands: setup (migrate + seed + index), seed, search reindex / verify,
-listings remind-stale (run daily from cron or a scheduler)."""
+listings remind-stale (run daily from cron or a scheduler); backup, export and import
+live in `directory.ops.cli`."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from flask_migrate import upgrade
 
 from .listings import demo, freshness
 from .listings.vocabulary import load_vocabularies
+from .ops.cli import register as register_ops
 from .search import sync
 
 search_cli = AppGroup("search", help="Maintain the search index.")
@@ -69,6 +71,7 @@ def register(app: Flask) -> None:
     app.cli.add_command(search_cli)
     app.cli.add_command(seed_cli)
     app.cli.add_command(listings_cli)
+    register_ops(app)
 
     @app.cli.command("setup")
     @click.option(

@@ -7,9 +7,11 @@ build several apps with different settings in one process.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -36,6 +38,73 @@ def _secret_key(instance_path: Path) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+# Leaflet's default {s} subdomains: each becomes one exact origin in the CSP.
+TILE_SUBDOMAINS = ("a", "b", "c")
+
+
+def tile_url(value: str | None) -> str:
+    """Check MAP_TILE_URL: empty, an https:// URL template or a path on our own origin.
+
+    Empty means no map images at all: the map shows markers on a plain background.
+    A template must hold {z}, {x} and {y}; in the host only a leading "{s}." label is
+    allowed (Leaflet's a/b/c subdomains), so the CSP can name every origin exactly.
+    """
+    url = (value or "").strip()
+    if not url:
+        return ""
+    missing = [part for part in ("{z}", "{x}", "{y}") if part not in url]
+    if missing:
+        raise ValueError(f"MAP_TILE_URL needs {', '.join(missing)}: {url!r}")
+    if url.startswith("/"):
+        # "//host" and "/\\host" are other origins to a browser, not paths.
+        if url[1:2] in ("/", "\\"):
+            raise ValueError(f"MAP_TILE_URL must not start with {url[:2]!r}: {url!r}")
+        return url
+    parts = urlsplit(url)
+    host = parts.netloc.removeprefix("{s}.")
+    if parts.scheme != "https" or not host or not re.fullmatch(r"[A-Za-z0-9.:-]+", host):
+        raise ValueError(
+            "MAP_TILE_URL must be an https:// URL template (only a leading {s}. in the host) "
+            f"or a path starting with /: {url!r}"
+        )
+    return url
+
+
+def tile_origins(url: str) -> list[str]:
+    """The origins the browser fetches map images from (none for empty or own-origin)."""
+    if not url or url.startswith("/"):
+        return []
+    parts = urlsplit(url)
+    if parts.netloc.startswith("{s}."):
+        host = parts.netloc.removeprefix("{s}.")
+        return [f"{parts.scheme}://{sub}.{host}".lower() for sub in TILE_SUBDOMAINS]
+    return [f"{parts.scheme}://{parts.netloc}".lower()]
+
+
+def rate_limit_storage(value: str | None) -> str:
+    """Check RATE_LIMIT_STORAGE: `database` (default) or a redis://, rediss://, unix:// URL."""
+    url = (value or "").strip() or "database"
+    if url != "database" and urlsplit(url).scheme not in ("redis", "rediss", "unix"):
+        raise ValueError(
+            "RATE_LIMIT_STORAGE must be 'database' or a Redis URL such as "
+            f"redis://127.0.0.1:6379/0, not {url!r}"
+        )
+    return url
+
+
+def trusted_proxies(value: Any) -> int:
+    """Check TRUSTED_PROXIES: how many reverse proxies in front of the app (0 to 5)."""
+    text = str(value if value is not None else "").strip() or "0"
+    if not text.isdigit() or int(text) > 5:
+        raise ValueError(f"TRUSTED_PROXIES must be a whole number from 0 to 5, not {text!r}")
+    return int(text)
+
+
+def _hosts(value: str | None) -> list[str] | None:
+    names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
+    return names or None
 
 
 def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str, Any]:
@@ -74,8 +143,26 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         "MAIL_SMTP_STARTTLS": _bool(os.environ.get("MAIL_SMTP_STARTTLS"), default=True),
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", ""),
+        # Rate-limit counters: "database" (default) or redis://host:port/db, shared by
+        # every app server; keys start with the prefix (for a Redis shared with others).
+        "RATE_LIMIT_STORAGE": os.environ.get("RATE_LIMIT_STORAGE", "database"),
+        "RATE_LIMIT_KEY_PREFIX": os.environ.get("RATE_LIMIT_KEY_PREFIX", "throttle:"),
+        # Reverse proxies in front of the app whose X-Forwarded-For / -Proto to trust
+        # (werkzeug's ProxyFix); 0 (default) trusts none: the client is the peer.
+        "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", "0"),
+        # Host names this site answers to (comma-separated). Mailed links (sign-up,
+        # password reset) are built from the Host header, so production should list its
+        # names: any other Host gets a 400 instead of a poisoned link. Unset: any host.
+        "TRUSTED_HOSTS": _hosts(os.environ.get("TRUSTED_HOSTS")),
+        # Map images: empty (the default) loads none, so no page ever contacts another
+        # server; the CSP's img-src allows exactly the origin(s) of this template.
+        "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
+        "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", "").strip(),
     }
     config.update(overrides)
+    config["MAP_TILE_URL"] = tile_url(config.get("MAP_TILE_URL"))
+    config["RATE_LIMIT_STORAGE"] = rate_limit_storage(config.get("RATE_LIMIT_STORAGE"))
+    config["TRUSTED_PROXIES"] = trusted_proxies(config.get("TRUSTED_PROXIES"))
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(instance)
     config["INSTANCE_DIR"] = str(instance)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from flask.globals import request_ctx
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .extensions import db
 
@@ -13,11 +14,16 @@ FRIENDLY = {
     405: "That action is not allowed here.",
     413: "That upload is too large.",
     429: "Too many requests. Please wait a minute and try again.",
+    503: "This page is briefly unavailable. Please try again in a few minutes.",
 }
 
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _can_build_urls() -> bool:
+    return getattr(request_ctx, "url_adapter", None) is not None
 
 
 def register(app: Flask) -> None:
@@ -26,11 +32,19 @@ def register(app: Flask) -> None:
         status = error.code or 500
         if status >= 500:
             db.session.rollback()
-        message = FRIENDLY.get(status, error.description or error.name)
+        message = (
+            error.description
+            if status == 503 and error.description != ServiceUnavailable.description
+            else FRIENDLY.get(status, error.description or error.name)
+        )
         if _wants_json():
             response = jsonify({"error": {"field": None, "message": message}})
             response.status_code = status
             return response
+        if not _can_build_urls():
+            # The request was refused before routing (an untrusted Host header): the
+            # page's links cannot be built, so answer in plain text.
+            return message, status, {"Content-Type": "text/plain; charset=utf-8"}
         return render_template("error.html", status=status, message=message), status
 
     @app.errorhandler(Exception)

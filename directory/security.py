@@ -12,20 +12,28 @@ import re
 
 from flask import Flask, Response
 
-CONTENT_SECURITY_POLICY = "; ".join(
-    [
-        "default-src 'self'",
-        "img-src 'self' data:",
-        "style-src 'self'",
-        "script-src 'self'",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "object-src 'none'",
-        "base-uri 'self'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-    ]
-)
+from .config import tile_origins
+
+
+def content_security_policy(map_tile_url: str = "") -> str:
+    """Our own origin only; img-src adds exactly the map tile origin(s), when configured."""
+    return "; ".join(
+        [
+            "default-src 'self'",
+            " ".join(["img-src 'self' data:", *tile_origins(map_tile_url)]),
+            "style-src 'self'",
+            "script-src 'self'",
+            "font-src 'self'",
+            "connect-src 'self'",
+            "object-src 'none'",
+            "base-uri 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CONTENT_SECURITY_POLICY = content_security_policy()
 
 
 class RedactAccessLog(logging.Filter):
@@ -47,10 +55,11 @@ class RedactAccessLog(logging.Filter):
 
 def register(app: Flask) -> None:
     logging.getLogger("werkzeug").addFilter(RedactAccessLog())
+    policy = content_security_policy(app.config.get("MAP_TILE_URL", ""))
 
     @app.after_request
     def security_headers(response: Response) -> Response:
-        response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
         response.headers.setdefault("X-Frame-Options", "DENY")

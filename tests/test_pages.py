@@ -160,3 +160,17 @@ def test_security_headers_and_no_cookie_for_browsing(demo_client):
     assert "default-src 'self'" in response.headers["Content-Security-Policy"]
     assert response.headers["X-Content-Type-Options"] == "nosniff"
     assert "Set-Cookie" not in response.headers
+
+
+def test_results_name_one_canonical_url_per_search(demo_client):
+    """Paging and ordering are views of one search: they share its canonical URL, so
+    results can be indexed without every page and order counting as another page."""
+    page = demo_client.get(
+        "/search?q=PTSD&where=Austin%2C+TX&modality=iv&modality=im&page=2&sort=price&per_page=10"
+    ).get_data(as_text=True)
+    links = re.findall(r'<link rel="canonical" href="([^"]+)">', page)
+    assert len(links) == 1
+    canonical = urlsplit(links[0].replace("&amp;", "&"))
+    assert canonical.path == "/search"
+    assert canonical.query == "q=PTSD&where=Austin%2C+TX&modality=iv&modality=im"
+    assert 'name="robots"' not in page

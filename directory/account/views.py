@@ -60,7 +60,7 @@ def safe_next(target: str | None) -> str | None:
 
 
 def _client_address() -> str:
-    """The address limits count against (correct behind a proxy only with ProxyFix)."""
+    """The address limits count against (behind a reverse proxy: set TRUSTED_PROXIES)."""
     return request.remote_addr or "unknown"
 
 

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from flask import abort, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from ..geo import US_STATES
 from ..listings import catalog
 from ..listings.finder import find
 from ..listings.vocabulary import vocabulary_names
 from ..search import QueryError
+from ..search.query import FILTERS
 from . import bp
+from .map_data import map_data
 from .structured_data import clinic_json_ld
 
 
@@ -46,13 +50,31 @@ def search():
             ),
             400,
         )
+    place = found.query.location
     return render_template(
         "search.html",
         found=found,
         error=None,
         args=request.args,
+        canonical_url=canonical_search_url(request.args),
         vocabularies=found.vocabularies,
+        map=map_data(
+            [(r.clinic, r.distance_miles) for r in found.results],
+            center=(place.lat, place.lng, place.label) if place else None,
+        ),
     )
+
+
+# What a search is about; paging, page size and order are views of the same results.
+CANONICAL_SEARCH_PARAMS = ("q", "where", "radius", *FILTERS, "max_price")
+
+
+def canonical_search_url(args: MultiDict[str, str]) -> str:
+    """The results page's canonical URL: its search, without paging or ordering, so
+    search engines see one page per search however it was reached."""
+    kept = [(k, v) for k in CANONICAL_SEARCH_PARAMS for v in args.getlist(k) if v.strip()]
+    query = urlencode(kept)
+    return url_for("public.search", _external=True) + (f"?{query}" if query else "")
 
 
 @bp.get("/clinics/<slug:slug>")
@@ -61,7 +83,12 @@ def clinic(slug: str):
     record = catalog.published_clinic(slug)
     if record is None:
         abort(404)
-    return render_template("clinic.html", clinic=record, json_ld=clinic_json_ld(record))
+    return render_template(
+        "clinic.html",
+        clinic=record,
+        json_ld=clinic_json_ld(record),
+        map=map_data([(record, None)]),
+    )
 
 
 @bp.get("/browse")

@@ -1,0 +1,1 @@
+"""Operations on a whole site: SQLite backups, and moving a site between databases."""

@@ -1,0 +1,310 @@
+"""The map's data block, the CSP that follows MAP_TILE_URL, and own-origin assets only.
+
+The map is drawn by static/js/map.js from a JSON block in the page; the browser
+tests (tests/browser/test_patient_journey.py) check what it draws. Here the server
+side: the block holds exactly the clinics the list shows, with their stored
+coordinates, and no page loads or references an asset from another origin.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import html5lib
+import pytest
+from flask import Flask
+from sqlalchemy import select
+
+from directory import create_app
+from directory.config import PROJECT_ROOT, tile_url
+from directory.extensions import db
+from directory.models import Clinic
+
+OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+RESULTS = "/search?q=PTSD&where=Austin%2C+TX"
+
+
+def _tree(body: bytes):
+    return html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(body)
+
+
+def _map_block(tree, map_id: str) -> dict | None:
+    for script in tree.iter("script"):
+        if script.get("id") == f"{map_id}-data":
+            assert script.get("type") == "application/json"
+            return json.loads(script.text)
+    return None
+
+
+def _listed_ids(tree) -> list[int]:
+    """Clinic ids of the result cards, in the order shown (telehealth section excluded)."""
+    (results,) = [ol for ol in tree.iter("ol") if ol.get("id") == "results-list"]
+    headings = [e for e in results.iter() if re.fullmatch(r"clinic-\d+", e.get("id") or "")]
+    return [int(h.get("id").removeprefix("clinic-")) for h in headings]
+
+
+def _img_src(policy: str) -> str:
+    (directive,) = [d.strip() for d in policy.split(";") if d.strip().startswith("img-src ")]
+    return directive
+
+
+def _clinics(app: Flask, ids: list[int]) -> dict[int, Clinic]:
+    with app.app_context():
+        rows = db.session.scalars(select(Clinic).where(Clinic.id.in_(ids))).all()
+        for row in rows:
+            db.session.expunge(row)
+    return {row.id: row for row in rows}
+
+
+# -- the data block ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "path",
+    [
+        RESULTS,
+        "/search?where=78701&per_page=5&page=2",
+        "/search?where=Austin%2C+TX&radius=500&per_page=50&sort=price",
+        "/search?q=spravato",  # no place: no centre dot, no distances
+    ],
+)
+def test_map_block_holds_exactly_the_results_shown(demo_app, demo_client, path):
+    response = demo_client.get(path)
+    assert response.status_code == 200
+    tree = _tree(response.data)
+    shown = _listed_ids(tree)
+    data = _map_block(tree, "results-map")
+    assert shown and data is not None
+    clinics = _clinics(demo_app, shown)
+    expected = [i for i in shown if clinics[i].lat is not None and clinics[i].in_person]
+    assert [p["id"] for p in data["points"]] == expected
+    api = demo_client.get("/api/v1" + path).get_json()
+    by_id = {r["id"]: r for r in api["results"]}
+    for point in data["points"]:
+        clinic = clinics[point["id"]]
+        assert (point["lat"], point["lng"]) == (clinic.lat, clinic.lng)
+        assert point["name"] == clinic.name
+        assert point["url"] == f"/clinics/{clinic.slug}"
+        assert point["place"] == f"{clinic.city}, {clinic.state}"
+        distance = by_id[point["id"]]["distance_miles"]
+        if distance is None:
+            assert point["distance"] == ""
+        else:
+            assert point["distance"].endswith(" mi")
+            assert point["distance"] in response.get_data(as_text=True)
+    if api["location"]:
+        assert data["center"] == {k: api["location"][k] for k in ("lat", "lng", "label")}
+    else:
+        assert data["center"] is None
+
+
+def test_map_block_leaves_out_the_telehealth_section(demo_client):
+    api = demo_client.get("/api/v1" + RESULTS).get_json()
+    tree = _tree(demo_client.get(RESULTS).data)
+    ids = {p["id"] for p in _map_block(tree, "results-map")["points"]}
+    assert api["telehealth"]
+    assert ids == {r["id"] for r in api["results"]}
+    assert not ids & {r["id"] for r in api["telehealth"]} - {r["id"] for r in api["results"]}
+
+
+def test_no_map_without_results_or_on_an_error(demo_client):
+    for path in ("/search?where=78701&modality=iv&max_price=1", "/search?where=Springfeld"):
+        body = demo_client.get(path).data
+        assert b"data-map=" not in body and b"-map-data" not in body
+
+
+def test_clinic_page_maps_the_clinic_itself(demo_app, demo_client):
+    with demo_app.app_context():
+        clinic = db.session.scalars(
+            select(Clinic)
+            .where(Clinic.status == "published", Clinic.kind == "in_person")
+            .order_by(Clinic.id)
+            .limit(1)
+        ).one()
+        slug, lat, lng, name = clinic.slug, clinic.lat, clinic.lng, clinic.name
+    tree = _tree(demo_client.get(f"/clinics/{slug}").data)
+    data = _map_block(tree, "clinic-map")
+    assert [(p["name"], p["lat"], p["lng"]) for p in data["points"]] == [(name, lat, lng)]
+    assert data["center"] is None
+
+
+def test_telehealth_only_program_has_no_map(demo_app, demo_client):
+    with demo_app.app_context():
+        slug = db.session.scalars(
+            select(Clinic.slug)
+            .where(Clinic.status == "published", Clinic.kind == "telehealth")
+            .limit(1)
+        ).one()
+    body = demo_client.get(f"/clinics/{slug}").data
+    assert b"data-map=" not in body
+
+
+def test_map_is_hidden_until_the_script_shows_it(demo_client):
+    """Without JavaScript there is no map box, no button and no location button."""
+    tree = _tree(demo_client.get(RESULTS).data)
+    (panel,) = [e for e in tree.iter() if e.get("data-map") == "results-map"]
+    assert panel.get("hidden") is not None
+    (box,) = [e for e in tree.iter() if e.get("id") == "results-map"]
+    assert box.get("hidden") is not None
+    (locate,) = [e for e in tree.iter() if e.get("data-locate") == "where"]
+    assert locate.get("hidden") is not None
+
+
+# -- tile settings and the CSP ------------------------------------------------------------------
+def test_default_is_no_tiles_and_img_src_only_self(demo_client):
+    response = demo_client.get(RESULTS)
+    assert _img_src(response.headers["Content-Security-Policy"]) == "img-src 'self' data:"
+    data = _map_block(_tree(response.data), "results-map")
+    assert data["tiles"] == {"url": "", "attribution": "", "host": ""}
+    assert "without street map images" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("url", "img_src"),
+    [
+        ("", "img-src 'self' data:"),
+        (OSM, "img-src 'self' data: https://tile.openstreetmap.org"),
+        (
+            "https://{s}.tiles.example.org/{z}/{x}/{y}@2x.png?key=abc",
+            "img-src 'self' data: https://a.tiles.example.org https://b.tiles.example.org "
+            "https://c.tiles.example.org",
+        ),
+        ("https://tiles.example.org:8443/osm/{z}/{x}/{y}.png", None),
+        ("/tiles/{z}/{x}/{y}.png", "img-src 'self' data:"),
+    ],
+)
+def test_csp_img_src_follows_map_tile_url(tmp_path, monkeypatch, url, img_src):
+    monkeypatch.setenv("MAP_TILE_URL", url)
+    monkeypatch.setenv("MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+    app = create_app({"TESTING": True, "SECRET_KEY": "t"}, instance_path=tmp_path)
+    assert app.config["MAP_TILE_URL"] == url
+    with app.test_client().get("/static/css/site.css") as response:
+        policy = response.headers["Content-Security-Policy"]
+    expected = img_src or "img-src 'self' data: https://tiles.example.org:8443"
+    assert _img_src(policy) == expected
+    # Everything else stays our own origin only.
+    assert "default-src 'self'" in policy and "script-src 'self';" in policy
+    assert "connect-src 'self'" in policy and "style-src 'self'" in policy
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://tile.openstreetmap.org/{z}/{x}/{y}.png",  # not https
+        "https://tile.openstreetmap.org/{z}/{x}.png",  # no {y}
+        "//tile.openstreetmap.org/{z}/{x}/{y}.png",  # scheme-relative
+        "/\\tile.openstreetmap.org/{z}/{x}/{y}.png",  # the same to a browser
+        "https://{s}.{r}.example.org/{z}/{x}/{y}.png",  # placeholder inside the host
+        "https://tiles.example.org*/{z}/{x}/{y}.png",
+        "javascript:alert(1)//{z}{x}{y}",
+        "https://a.example.org;script-src *//{z}/{x}/{y}",  # CSP injection
+    ],
+)
+def test_bad_tile_urls_are_refused_at_start(url):
+    with pytest.raises(ValueError, match="MAP_TILE_URL"):
+        tile_url(url)
+
+
+def test_configured_tiles_are_announced_but_never_loaded_by_the_page(demo_app, monkeypatch):
+    monkeypatch.setitem(demo_app.config, "MAP_TILE_URL", OSM)
+    monkeypatch.setitem(demo_app.config, "MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
+    body = demo_app.test_client().get(RESULTS).get_data(as_text=True)
+    tree = _tree(body.encode())
+    data = _map_block(tree, "results-map")
+    assert data["tiles"] == {
+        "url": OSM,
+        "attribution": "© OpenStreetMap contributors",
+        "host": "tile.openstreetmap.org",
+    }
+    (button,) = [b for b in tree.iter("button") if "map-toggle" in (b.get("class") or "")]
+    assert "".join(button.itertext()).strip() == "Show map (images from tile.openstreetmap.org)"
+    assert "Map images load from tile.openstreetmap.org when you open the map" in body
+    # Only the data block (read by the script after a click) names the tile server.
+    assert all("openstreetmap" not in url for url in _asset_urls(tree))
+
+
+# -- own origin only ----------------------------------------------------------------------------
+OWN_ORIGIN_PAGES = [
+    "/",
+    RESULTS,
+    "/search?where=78701&per_page=50",
+    "/browse/tx/austin",
+    "/about",
+    "/guides/",
+    "/guides/paying-for-treatment",
+    "/account/sign-in",
+    "/account/sign-up",
+]
+# Attributes through which a page makes the browser fetch something.
+ASSET_ATTRIBUTES = {
+    "script": ("src",),
+    "link": ("href",),
+    "img": ("src", "srcset"),
+    "source": ("src", "srcset"),
+    "iframe": ("src",),
+    "frame": ("src",),
+    "embed": ("src",),
+    "object": ("data",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "track": ("src",),
+    "input": ("src",),
+}
+CSS_URL = re.compile(r"url\(\s*['\"]?([^'\")\s]+)")
+
+
+def _asset_urls(tree) -> list[str]:
+    urls = []
+    for element in tree.iter():
+        if not isinstance(element.tag, str):
+            continue
+        for attribute in ASSET_ATTRIBUTES.get(element.tag, ()):
+            value = element.get(attribute)
+            if value:
+                urls += [part.split()[0] for part in value.split(",") if part.strip()]
+        urls += CSS_URL.findall(element.get("style") or "")
+        if element.tag == "style":
+            urls += CSS_URL.findall(element.text or "")
+        if element.tag == "meta" and (element.get("http-equiv") or "").lower() == "refresh":
+            urls.append((element.get("content") or "").partition("url=")[2])
+    return urls
+
+
+def _own(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("", "data") and parts.netloc in ("", "directory.test")
+
+
+@pytest.fixture
+def own_origin_paths(demo_app) -> list[str]:
+    with demo_app.app_context():
+        slug = db.session.scalars(
+            select(Clinic.slug).where(Clinic.status == "published").order_by(Clinic.id).limit(1)
+        ).one()
+    return [*OWN_ORIGIN_PAGES, f"/clinics/{slug}"]
+
+
+def test_no_page_references_an_asset_from_another_origin(demo_app, own_origin_paths):
+    for path in own_origin_paths:
+        response = demo_app.test_client().get(path)  # a new visitor each time
+        assert response.status_code == 200, path
+        tree = _tree(response.data)
+        foreign = [url for url in _asset_urls(tree) if not _own(url)]
+        assert not foreign, (path, foreign)
+        for map_id in ("results-map", "clinic-map"):
+            data = _map_block(tree, map_id)
+            if data:
+                assert all(_own(url) for url in data["assets"].values()), data["assets"]
+                assert data["tiles"]["url"] == ""
+        if not path.startswith("/account/"):  # sign-in forms carry a CSRF session
+            assert "Set-Cookie" not in response.headers, path
+
+
+def test_our_stylesheets_and_scripts_fetch_nothing_from_elsewhere():
+    static = Path(PROJECT_ROOT) / "static"
+    for path in [*static.glob("css/*.css"), *static.glob("js/*.js")]:
+        text = path.read_text()
+        assert not [u for u in CSS_URL.findall(text) if not _own(u)], path
+        assert "@import" not in text, path
+        assert not re.search(r"https?://", text), path
