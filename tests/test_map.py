@@ -273,7 +273,9 @@ def _asset_urls(tree) -> list[str]:
 
 def _own(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme in ("", "data") and parts.netloc in ("", "directory.test")
+    if parts.scheme == "data":
+        return True
+    return parts.scheme in ("", "http", "https") and parts.netloc in ("", "directory.test")
 
 
 @pytest.fixture

@@ -40,12 +40,13 @@ def parse(args: Mapping[str, Any], vocabularies: dict[str, dict[str, str]]) -> S
     return parse_search_query(args, vocabularies, get_gazetteer().resolve)
 
 
-def find(args: Mapping[str, Any]) -> Found:
-    """Run the search the query string asks for."""
+def find(args: Mapping[str, Any], *, conditions: bool = True) -> Found:
+    """Run the search the query string asks for. `conditions=False` leaves the
+    clinics' conditions unloaded, for pages that do not show them."""
     vocabularies = vocabulary_names()
     query = parse(args, vocabularies)
     page = get_backend().search(query)
-    clinics = clinics_by_ids([h.clinic_id for h in page.hits + page.telehealth])
+    clinics = clinics_by_ids([h.clinic_id for h in page.hits + page.telehealth], conditions)
     # A clinic unpublished between indexing and now is skipped rather than shown.
     results = [
         Result(clinics[h.clinic_id], h.distance_miles) for h in page.hits if h.clinic_id in clinics

@@ -38,7 +38,7 @@ def home():
 def search():
     """Results with filters, counts and a telehealth section; errors keep the form values."""
     try:
-        found = find(request.args)
+        found = find(request.args, conditions=False)  # result cards do not list them
     except QueryError as error:
         return (
             render_template(
