@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from urllib.parse import urlsplit
@@ -174,3 +175,19 @@ def test_results_name_one_canonical_url_per_search(demo_client):
     assert canonical.path == "/search"
     assert canonical.query == "q=PTSD&where=Austin%2C+TX&modality=iv&modality=im"
     assert 'name="robots"' not in page
+
+
+def test_results_list_ten_telehealth_programs_and_link_to_the_rest(demo_client):
+    """The API gives every matching telehealth program; the page shows the first ten
+    (in the API's order) and says how many there are."""
+    counts = {}
+    for place in ("Austin, TX", "Denver, CO", "Miami, FL", "Seattle, WA", "Chicago, IL"):
+        api = demo_client.get("/api/v1/search", query_string={"where": place}).get_json()
+        counts[place] = [t["name"] for t in api["telehealth"]]
+    place, names = max(counts.items(), key=lambda item: len(item[1]))
+    assert len(names) > 10, counts  # the demo data has 22 programs across the states
+    page = demo_client.get("/search", query_string={"where": place}).get_data(as_text=True)
+    section = page.split('id="telehealth"', 1)[1]
+    shown = re.findall(r'<h3 class="card-title"[^>]*><a[^>]*>([^<]+)</a>', section)
+    assert [html.unescape(n) for n in shown] == names[:10]
+    assert f"Showing 10 of {len(names)} programs that match." in section

@@ -33,6 +33,7 @@ class Found:
     results: list[Result]
     telehealth: list[Result]
     vocabularies: dict[str, dict[str, str]]
+    telehealth_total: int = 0
 
 
 def parse(args: Mapping[str, Any], vocabularies: dict[str, dict[str, str]]) -> SearchQuery:
@@ -40,18 +41,26 @@ def parse(args: Mapping[str, Any], vocabularies: dict[str, dict[str, str]]) -> S
     return parse_search_query(args, vocabularies, get_gazetteer().resolve)
 
 
-def find(args: Mapping[str, Any], *, conditions: bool = True) -> Found:
-    """Run the search the query string asks for. `conditions=False` leaves the
-    clinics' conditions unloaded, for pages that do not show them."""
+def find(
+    args: Mapping[str, Any], *, conditions: bool = True, telehealth_limit: int | None = None
+) -> Found:
+    """Run the search the query string asks for.
+
+    Pages may ask for less than the API gives: `conditions=False` leaves the clinics'
+    conditions unloaded, and `telehealth_limit` loads only the first telehealth
+    programs (`telehealth_total` still counts them all). Each saves loading rows that
+    the page would not show.
+    """
     vocabularies = vocabulary_names()
     query = parse(args, vocabularies)
     page = get_backend().search(query)
-    clinics = clinics_by_ids([h.clinic_id for h in page.hits + page.telehealth], conditions)
+    shown_telehealth = page.telehealth[:telehealth_limit]
+    clinics = clinics_by_ids([h.clinic_id for h in page.hits + shown_telehealth], conditions)
     # A clinic unpublished between indexing and now is skipped rather than shown.
     results = [
         Result(clinics[h.clinic_id], h.distance_miles) for h in page.hits if h.clinic_id in clinics
     ]
     telehealth = [
-        Result(clinics[h.clinic_id], None) for h in page.telehealth if h.clinic_id in clinics
+        Result(clinics[h.clinic_id], None) for h in shown_telehealth if h.clinic_id in clinics
     ]
-    return Found(query, page, results, telehealth, vocabularies)
+    return Found(query, page, results, telehealth, vocabularies, len(page.telehealth))

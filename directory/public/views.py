@@ -18,6 +18,9 @@ from . import bp
 from .map_data import map_data
 from .structured_data import clinic_json_ld
 
+# Telehealth programs listed under the results; the rest are one link away.
+TELEHEALTH_SHOWN = 10
+
 
 def city_slug(city: str) -> str:
     """ "St. Louis" -> "st-louis": the city part of browse URLs."""
@@ -38,7 +41,8 @@ def home():
 def search():
     """Results with filters, counts and a telehealth section; errors keep the form values."""
     try:
-        found = find(request.args, conditions=False)  # result cards do not list them
+        # Result cards list no conditions; a phone shows a few telehealth programs.
+        found = find(request.args, conditions=False, telehealth_limit=TELEHEALTH_SHOWN)
     except QueryError as error:
         return (
             render_template(
