@@ -2,34 +2,44 @@
 
     .venv/bin/python bench/search.py                 # 1k and 10k listings, Whoosh
     .venv/bin/python bench/search.py --sizes 1000 --repeat 3
+    .venv/bin/python bench/search.py --backend whoosh postgres --sizes 1000 10000 100000 --full
 
 Listings come from the demo generator (fictional clinics in real US towns), run
-with more seeds until the size is reached, loaded through the same services as
-the real data, and indexed by a full rebuild. Each query of the mix is timed
-through `listings.finder.find` (parse + backend search + loading the page's rows),
-which is what a request does apart from rendering.
+with more seeds until the size is reached (bench/listings.py), loaded through the
+same services as the real data, and indexed by a full rebuild. Each query of the
+mix is timed through `listings.finder.find` (parse + backend search + loading the
+page's rows), which is what a request does apart from rendering.
+
+Every backend and size runs in two fresh processes: one loads and indexes, one
+searches, so each has its own peak RSS (`ru_maxrss`) and the searching one is
+what a worker holds. `--backend postgres` creates a scratch database
+`bench_<random>` (PostGIS) through `--pg-admin-url` and drops it afterwards;
+Whoosh runs on SQLite, the one-host shape. `--full` adds p99, load and build
+times, RSS and a summary; without it the output is the original table.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import resource
+import secrets
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-
-from flask_migrate import upgrade
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from directory import create_app  # noqa: E402
-from directory.listings import demo  # noqa: E402
-from directory.listings.finder import find  # noqa: E402
-from directory.listings.vocabulary import load_vocabularies  # noqa: E402
-from directory.search import get_backend, sync  # noqa: E402
+PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+BACKEND_NAMES = {"whoosh": "Whoosh", "postgres": "PostgreSQL"}
 
 PLACES = [
     "Austin, TX",
@@ -55,20 +65,14 @@ WORDS = [
     "ocd",
     "migraine",
 ]
+KINDS = ("text", "place", "place+text+filters", "facets", "deep page")
 
 
 def listings(size: int) -> list[dict]:
-    """`size` demo-shaped records: the generator run with successive seeds."""
-    records: list[dict] = []
-    seed = 20261125
-    while len(records) < size:
-        for record in demo.generate_demo_records_for_seed(seed):
-            record = dict(record, slug=f"{record['slug']}-{seed}", status="published")
-            records.append(record)
-            if len(records) == size:
-                break
-        seed += 1
-    return records
+    """`size` demo-shaped records (kept for callers of the old name; see bench/listings.py)."""
+    from listings import listings as synthetic
+
+    return synthetic(size)
 
 
 def query_mix(rng: random.Random, count: int) -> list[tuple[str, dict]]:
@@ -115,62 +119,6 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def run(size: int, queries: int, repeat: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        app = create_app(
-            {
-                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp}/bench.sqlite",
-                "SEARCH_INDEX_DIR": f"{tmp}/index",
-                "SECRET_KEY": "bench",
-                "SERVER_NAME": "bench.local",
-            },
-            instance_path=Path(tmp),
-        )
-        with app.app_context(), app.test_request_context():
-            upgrade()
-            load_vocabularies()
-            demo.load_demo(listings(size))
-            started = time.perf_counter()
-            indexed = sync.rebuild()
-            build = time.perf_counter() - started
-            mix = query_mix(random.Random(7), queries)
-            cold: list[tuple[str, float]] = []
-            for label, args in mix[:5]:  # one query of each kind on a fresh generation
-                started = time.perf_counter()
-                find(_multi(args))
-                cold.append((label, (time.perf_counter() - started) * 1000))
-            for _, args in mix[5:20]:  # warm the searcher and per-generation caches
-                find(_multi(args))
-            timings: dict[str, list[float]] = {}
-            backend_only: list[float] = []
-            for _ in range(repeat):
-                for label, args in mix:
-                    started = time.perf_counter()
-                    found = find(_multi(args))
-                    elapsed = (time.perf_counter() - started) * 1000
-                    timings.setdefault(label, []).append(elapsed)
-                    started = time.perf_counter()
-                    get_backend().search(found.query)
-                    backend_only.append((time.perf_counter() - started) * 1000)
-        every = [t for values in timings.values() for t in values]
-        print(f"\n## {indexed} listings (Whoosh), index build {build:.1f} s")
-        print("| query | n | median ms | p95 ms |")
-        print("|---|---|---|---|")
-        for label, values in timings.items():
-            print(
-                f"| {label} | {len(values)} | {statistics.median(values):.1f} "
-                f"| {percentile(values, 0.95):.1f} |"
-            )
-        print(
-            f"| **all (find)** | {len(every)} | {statistics.median(every):.1f} "
-            f"| {percentile(every, 0.95):.1f} |"
-        )
-        print(
-            f"| backend.search only | {len(backend_only)} | "
-            f"{statistics.median(backend_only):.1f} | {percentile(backend_only, 0.95):.1f} |"
-        )
-
-
 def _multi(args: dict):
     from werkzeug.datastructures import MultiDict
 
@@ -181,14 +129,255 @@ def _multi(args: dict):
     return MultiDict(items)
 
 
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+# -- the two child phases --------------------------------------------------------------
+
+
+def _app(backend: str, workdir: str, database_url: str | None):
+    from directory import create_app
+
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url or f"sqlite:///{workdir}/bench.sqlite",
+            "SEARCH_BACKEND": backend,
+            "SEARCH_INDEX_DIR": f"{workdir}/index",
+            "SECRET_KEY": "bench",
+            "SERVER_NAME": "bench.local",
+        },
+        instance_path=Path(workdir),
+    )
+
+
+def phase_build(backend: str, size: int, workdir: str, database_url: str | None) -> dict:
+    """Migrate, load `size` listings through the services, rebuild the index."""
+    from flask_migrate import upgrade
+    from listings import load
+    from sqlalchemy import text
+
+    from directory.extensions import db
+    from directory.listings.vocabulary import load_vocabularies
+    from directory.search import sync
+
+    app = _app(backend, workdir, database_url)
+    with app.app_context(), app.test_request_context():
+        upgrade()
+        load_vocabularies()
+        loaded = load(size, progress=size >= 50_000)
+        started = time.perf_counter()
+        indexed = sync.rebuild()
+        build = time.perf_counter() - started
+        analyze = 0.0
+        if database_url:
+            # What autovacuum does within a minute of a bulk change; done at once so
+            # the planner sees the new tables before the first timed query.
+            started = time.perf_counter()
+            with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.execute(text("ANALYZE"))
+            analyze = time.perf_counter() - started
+    return {
+        "indexed": indexed,
+        "generate_s": loaded.generate_s,
+        "load_s": loaded.load_s,
+        "build_s": build,
+        "analyze_s": analyze,
+        "build_peak_mb": _peak_mb(),
+    }
+
+
+def phase_query(
+    backend: str, workdir: str, database_url: str | None, queries: int, repeat: int
+) -> dict:
+    """Time the query mix in a fresh process, as a worker would run it."""
+    from directory.listings.finder import find
+    from directory.search import get_backend
+
+    app = _app(backend, workdir, database_url)
+    with app.app_context(), app.test_request_context():
+        started_mb = _peak_mb()
+        mix = query_mix(random.Random(7), queries)
+        cold: dict[str, float] = {}
+        for label, args in mix[:5]:  # one query of each kind on a fresh process
+            started = time.perf_counter()
+            find(_multi(args))
+            cold[label] = (time.perf_counter() - started) * 1000
+        for _, args in mix[5:20]:  # warm the searcher and per-generation caches
+            find(_multi(args))
+        timings: dict[str, list[float]] = {}
+        backend_only: list[float] = []
+        for _ in range(repeat):
+            for label, args in mix:
+                started = time.perf_counter()
+                found = find(_multi(args))
+                elapsed = (time.perf_counter() - started) * 1000
+                timings.setdefault(label, []).append(elapsed)
+                started = time.perf_counter()
+                get_backend().search(found.query)
+                backend_only.append((time.perf_counter() - started) * 1000)
+    return {
+        "cold_ms": cold,
+        "timings": timings,
+        "backend_only": backend_only,
+        "app_mb": started_mb,
+        "query_peak_mb": _peak_mb(),
+        "query_rss_mb": _rss_mb(),
+    }
+
+
+# -- the parent: one scratch store per backend and size ----------------------------------
+
+
+@contextmanager
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """A new PostGIS database `bench_<random>`, dropped afterwards; yields its URL."""
+    import psycopg
+
+    name = f"bench_{secrets.token_hex(4)}"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    base = admin_url.rsplit("/", 1)[0]
+    try:
+        with psycopg.connect(f"{base}/{name}", autocommit=True) as conn:
+            conn.execute("CREATE EXTENSION postgis")
+        yield f"{base}/{name}".replace("postgresql://", "postgresql+psycopg://", 1)
+    finally:
+        with psycopg.connect(admin_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _child(*args: str) -> dict:
+    """Run one phase of this script in a new interpreter; its last stdout line is JSON."""
+    done = subprocess.run(
+        [sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True, check=True
+    )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(backend: str, size: int, queries: int, repeat: int, admin_url: str) -> dict:
+    with tempfile.TemporaryDirectory(prefix="bench-search-") as workdir:
+        with scratch_database(admin_url) if backend == "postgres" else _none() as url:
+            common = ["--backend", backend, "--workdir", workdir]
+            if url:
+                common += ["--database-url", url]
+            build = _child("--phase", "build", "--sizes", str(size), *common)
+            query = _child(
+                "--phase", "query", "--queries", str(queries), "--repeat", str(repeat), *common
+            )
+    return {"backend": backend, "size": size, **build, **query}
+
+
+@contextmanager
+def _none() -> Iterator[None]:
+    yield None
+
+
+def report(result: dict, full: bool) -> None:
+    timings: dict[str, list[float]] = result["timings"]
+    backend_only: list[float] = result["backend_only"]
+    every = [t for values in timings.values() for t in values]
+    name = BACKEND_NAMES[result["backend"]]
+    print(f"\n## {result['indexed']} listings ({name}), index build {result['build_s']:.1f} s")
+    if full:
+        print(
+            f"load through demo.load_demo {result['load_s']:.1f} s "
+            f"(+ generator {result['generate_s']:.1f} s); "
+            f"peak RSS load+build process {result['build_peak_mb']:.0f} MB, "
+            f"query process {result['query_peak_mb']:.0f} MB "
+            f"(after app start {result['app_mb']:.0f} MB, at end {result['query_rss_mb']:.0f} MB)"
+            + (f"; ANALYZE {result['analyze_s']:.1f} s" if result["analyze_s"] else "")
+        )
+        cold = ", ".join(f"{k} {v:.0f}" for k, v in result["cold_ms"].items())
+        print(f"first query of each kind in a fresh process (ms): {cold}")
+        print("| query | n | median ms | p95 ms | p99 ms |")
+        print("|---|---|---|---|---|")
+    else:
+        print("| query | n | median ms | p95 ms |")
+        print("|---|---|---|---|")
+
+    def row(label: str, values: list[float]) -> None:
+        cells = [statistics.median(values), percentile(values, 0.95)]
+        if full:
+            cells.append(percentile(values, 0.99))
+        print(f"| {label} | {len(values)} | " + " | ".join(f"{c:.1f}" for c in cells) + " |")
+
+    for label, values in timings.items():
+        row(label, values)
+    row("**all (find)**", every)
+    row("backend.search only", backend_only)
+
+
+def summary(results: list[dict]) -> None:
+    """One line per backend and size, against the targets of issue 5."""
+    print("\n## Summary")
+    print(
+        "| backend | listings | load s | rebuild s | p95 place+text+filters ms "
+        "| p95 all ms | p99 all ms | query process peak RSS MB |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for r in results:
+        every = [t for values in r["timings"].values() for t in values]
+        print(
+            f"| {BACKEND_NAMES[r['backend']]} | {r['indexed']} | {r['load_s']:.1f} "
+            f"| {r['build_s']:.1f} | {percentile(r['timings']['place+text+filters'], 0.95):.1f} "
+            f"| {percentile(every, 0.95):.1f} | {percentile(every, 0.99):.1f} "
+            f"| {r['query_peak_mb']:.0f} |"
+        )
+    by_key = {(r["backend"], r["size"]): r for r in results}
+    for (backend, size), large in by_key.items():
+        small = by_key.get((backend, size // 10))
+        if small is None:
+            continue
+        p95 = {
+            kind: percentile(large["timings"][kind], 0.95)
+            / percentile(small["timings"][kind], 0.95)
+            for kind in KINDS
+        }
+        growth = ", ".join(f"{kind} {ratio:.1f}x" for kind, ratio in p95.items())
+        name = BACKEND_NAMES[backend]
+        print(f"\np95 growth {small['indexed']} -> {large['indexed']}, {name}: {growth}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", nargs="+", choices=sorted(BACKEND_NAMES), default=["whoosh"])
+    parser.add_argument("--full", action="store_true", help="p99, load/build times, RSS, summary")
+    parser.add_argument("--pg-admin-url", default=PG_ADMIN_URL, help="where to create bench_*")
+    # Internal: one phase in this process (the parent runs them in children).
+    parser.add_argument("--phase", choices=["build", "query"], help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", help=argparse.SUPPRESS)
+    parser.add_argument("--database-url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    for size in args.sizes:
-        run(size, args.queries, args.repeat)
+
+    if args.phase == "build":
+        result = phase_build(args.backend[0], args.sizes[0], args.workdir, args.database_url)
+        print(json.dumps(result))
+        return
+    if args.phase == "query":
+        result = phase_query(
+            args.backend[0], args.workdir, args.database_url, args.queries, args.repeat
+        )
+        print(json.dumps(result))
+        return
+
+    results = []
+    for backend in args.backend:
+        for size in args.sizes:
+            result = measure(backend, size, args.queries, args.repeat, args.pg_admin_url)
+            report(result, args.full)
+            results.append(result)
+            sys.stdout.flush()
+    if args.full:
+        summary(results)
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ from werkzeug.security import generate_password_hash
 from directory.admin.forms import OFFER_PREFIX
 from directory.extensions import db
 from directory.listings.demo import load_demo
-from directory.listings.records import clinic_record
+from directory.listings.records import BOOLEAN_FIELDS, SCALAR_FIELDS, clinic_record
 from directory.mail import outbox_messages
 from directory.models import AuditEvent, Clinic, Condition, Ownership, Revision, User
 from directory.search import sync
@@ -123,28 +123,14 @@ def record_of(app: Flask, clinic_id: int) -> dict:
 def listing_post(record: dict) -> dict[str, Any]:
     """A record as the listing form posts it."""
     data: dict[str, Any] = {}
-    for name in (
-        "name",
-        "description",
-        "kind",
-        "street",
-        "city",
-        "state",
-        "postal_code",
-        "phone",
-        "website",
-        "email",
-        "hours",
-        "medical_director",
-    ):
-        data[name] = record.get(name) or ""
+    for name in SCALAR_FIELDS:
+        if name not in BOOLEAN_FIELDS and name != "consultation_fee":
+            data[name] = record.get(name) or ""
     fee = record.get("consultation_fee")
     data["consultation_fee"] = "" if fee is None else str(fee)
-    for name in ("integration_therapy", "spravato_rems", "accepting_new_patients"):
+    for name in BOOLEAN_FIELDS:  # a checked box posts "y"; an unchecked one nothing
         if record.get(name):
             data[name] = "y"
-    if record.get("free_consultation"):
-        data["free_consultation"] = "y"
     data["languages"] = ", ".join(record.get("languages") or [])
     for name in ("states_served", "conditions", "insurers", "payment"):
         data[name] = list(record.get(name) or [])

@@ -119,8 +119,11 @@ def load_demo(
         clinic = build_clinic(record, vocab, demo=True)
         db.session.add(clinic)
         added.append(clinic)
-    db.session.commit()
+    # Read the ids before committing: the commit expires every clinic, and reading
+    # `id` afterwards would reload each one with its own SELECT.
+    db.session.flush()
     ids = [c.id for c in added]
+    db.session.commit()
     if after_commit and ids:
         after_commit(ids)
     return len(ids)
