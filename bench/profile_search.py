@@ -142,10 +142,10 @@ def main() -> None:
                 find(_multi(query))
             print(f"after the query mix: RSS {_rss_mb():.0f} MB")
             generation = get_backend()._generation
+            masks = [*generation.postings.values(), *generation.terms.values()]
             print(
-                f"cached sets: {len(generation.postings)} postings, {len(generation.terms)} "
-                f"terms, {sum(map(len, generation.postings.values()))} + "
-                f"{sum(map(len, generation.terms.values()))} members"
+                f"cached masks: {len(generation.postings)} postings, {len(generation.terms)} "
+                f"terms, {sum(m.nbytes for m in masks) / 2**20:.1f} MiB"
             )
             top = tracemalloc.take_snapshot().compare_to(snapshot, "lineno")
             for stat in top[: args.top]:

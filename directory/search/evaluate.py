@@ -1,17 +1,24 @@
-"""Filters, facets, distance and ordering over candidate documents.
+"""Filters, facets, distance and ordering over the indexed rows, as numpy columns.
 
-A backend finds candidates (text matches and vocabulary postings); this module
-turns them into the contract's answer. Keeping it engine-neutral means the rules
-(AND across filters, OR within one, ties by id, geodesic radius) live in one place.
+A backend finds candidates (text matches and vocabulary postings) as boolean masks
+over its document numbers; this module turns them into the contract's answer.
+Keeping it engine-neutral means the rules (AND across filters, OR within one, ties
+by id, geodesic radius) live in one place.
+
+Why columns and masks: at 100k listings a common word ("depression") matches
+nearly every document. Python sets of docnums made each query pay per document
+(set copies, per-row price checks, a per-row box test) and held hundreds of MB of
+cached sets per worker; a mask is one byte a document and every step below is a
+vectorised pass, so a query costs microseconds per thousand documents and only the
+handful of rows near a ranking boundary go through Python.
 """
 
 from __future__ import annotations
 
-import heapq
-import math
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from geopy.distance import geodesic
 
 from ..geo import bounding_box
@@ -27,13 +34,18 @@ METERS_PER_MILE = 1609.344
 # this close to a boundary (the radius, or a neighbour in the order) pay for the
 # exact geodesic, which costs about 90 microseconds against 1 for the estimate.
 ESTIMATE_ERROR = 1e-4
+# Below this the formula loses precision (points within metres, or antipodal).
+_DEGENERATE = 1e-12
 INFINITY = float("inf")
 TELEHEALTH_LIMIT = 50
+
+Mask = np.ndarray  # bool, one entry per document number
+Index = np.ndarray  # int64 document numbers
 
 
 @dataclass(frozen=True, slots=True)
 class Row:
-    """What the evaluator needs of one indexed clinic (built once per index generation)."""
+    """What the evaluator needs of one indexed clinic (the input of `RowTable.build`)."""
 
     clinic_id: int
     lat: float | None
@@ -45,167 +57,261 @@ class Row:
     verified_ordinal: int
 
 
+@dataclass(frozen=True)
+class RowTable:
+    """The indexed rows as columns, one entry per document number (built once per
+    index generation). Numbers without a live document are all-False / NaN / inf."""
+
+    live: Mask
+    clinic_id: np.ndarray  # int64
+    lat: np.ndarray  # float64, NaN without coordinates
+    lng: np.ndarray
+    in_person: Mask  # live, in person, with coordinates
+    telehealth: Mask
+    verified: np.ndarray  # int64 ordinal of the last verification
+    # modality code -> lowest session price (inf: not offered, or no published price)
+    prices: Mapping[str, np.ndarray]
+    # state -> telehealth programs licensed there
+    served: Mapping[str, Mask]
+
+    @property
+    def size(self) -> int:
+        return len(self.live)
+
+    @property
+    def count(self) -> int:
+        return int(np.count_nonzero(self.live))
+
+    @classmethod
+    def build(cls, size: int, rows: Iterable[tuple[int, Row]]) -> RowTable:
+        """Columns of `size` document numbers from (docnum, row) pairs."""
+        live = np.zeros(size, dtype=bool)
+        clinic_id = np.zeros(size, dtype=np.int64)
+        lat = np.full(size, np.nan)
+        lng = np.full(size, np.nan)
+        in_person = np.zeros(size, dtype=bool)
+        telehealth = np.zeros(size, dtype=bool)
+        verified = np.zeros(size, dtype=np.int64)
+        prices: dict[str, np.ndarray] = {}
+        served: dict[str, list[int]] = {}
+        for docnum, row in rows:
+            live[docnum] = True
+            clinic_id[docnum] = row.clinic_id
+            verified[docnum] = row.verified_ordinal
+            if row.lat is not None and row.lng is not None:
+                lat[docnum], lng[docnum] = row.lat, row.lng
+                in_person[docnum] = row.in_person
+            if row.telehealth:
+                telehealth[docnum] = True
+                for state in row.states_served:
+                    served.setdefault(state, []).append(docnum)
+            for code, price in row.prices.items():
+                if code not in prices:
+                    prices[code] = np.full(size, np.inf)
+                if price is not None:
+                    prices[code][docnum] = price
+        return cls(
+            live=live,
+            clinic_id=clinic_id,
+            lat=lat,
+            lng=lng,
+            in_person=in_person,
+            telehealth=telehealth,
+            verified=verified,
+            prices=prices,
+            served={state: mask_of(size, docnums) for state, docnums in served.items()},
+        )
+
+
+def mask_of(size: int, docnums: Iterable[int]) -> Mask:
+    """A mask with these document numbers set."""
+    mask = np.zeros(size, dtype=bool)
+    mask[np.fromiter(docnums, dtype=np.int64)] = True
+    return mask
+
+
 def estimate_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     """Andoyer-Lambert distance on the WGS-84 ellipsoid: a tight, cheap bound on the
     geodesic (see ESTIMATE_ERROR), refined by the exact value only where it matters."""
-    if lat1 == lat2 and lng1 == lng2:
-        return 0.0
-    mid = math.radians((lat1 + lat2) / 2)
-    half_dlat = math.radians((lat1 - lat2) / 2)
-    half_dlng = math.radians((lng1 - lng2) / 2)
-    sin_g, cos_g = math.sin(half_dlat) ** 2, math.cos(half_dlat) ** 2
-    sin_f, cos_f = math.sin(mid) ** 2, math.cos(mid) ** 2
-    sin_l, cos_l = math.sin(half_dlng) ** 2, math.cos(half_dlng) ** 2
+    return float(estimate_miles_to(lat1, lng1, np.array([lat2]), np.array([lng2]))[0])
+
+
+def estimate_miles_to(lat: float, lng: float, lats: np.ndarray, lngs: np.ndarray) -> np.ndarray:
+    """`estimate_miles` from one point to many, vectorised (exact where it degenerates)."""
+    mid = np.radians((lat + lats) / 2)
+    half_dlat = np.radians((lat - lats) / 2)
+    half_dlng = np.radians((lng - lngs) / 2)
+    sin_g, cos_g = np.sin(half_dlat) ** 2, np.cos(half_dlat) ** 2
+    sin_f, cos_f = np.sin(mid) ** 2, np.cos(mid) ** 2
+    sin_l, cos_l = np.sin(half_dlng) ** 2, np.cos(half_dlng) ** 2
     s = sin_g * cos_l + cos_f * sin_l
     c = cos_g * cos_l + sin_f * sin_l
-    if s < 1e-12 or c < 1e-12:  # within metres, or antipodal: the formula loses
-        return geodesic_miles(lat1, lng1, lat2, lng2)  # precision, so be exact
-    omega = math.atan(math.sqrt(s / c))
-    r = math.sqrt(s * c) / omega
-    h1, h2 = (3 * r - 1) / (2 * c), (3 * r + 1) / (2 * s)
-    meters = 2 * omega * WGS84_A_METERS
-    meters *= 1 + WGS84_F * (h1 * sin_f * cos_g - h2 * cos_f * sin_g)
-    return meters / METERS_PER_MILE
+    degenerate = (s < _DEGENERATE) | (c < _DEGENERATE)
+    with np.errstate(all="ignore"):  # degenerate entries are replaced below
+        omega = np.arctan(np.sqrt(s / c))
+        r = np.sqrt(s * c) / omega
+        h1, h2 = (3 * r - 1) / (2 * c), (3 * r + 1) / (2 * s)
+        meters = 2 * omega * WGS84_A_METERS
+        meters = meters * (1 + WGS84_F * (h1 * sin_f * cos_g - h2 * cos_f * sin_g))
+    miles = meters / METERS_PER_MILE
+    for i in np.flatnonzero(degenerate):
+        same = lats[i] == lat and lngs[i] == lng
+        miles[i] = 0.0 if same else geodesic_miles(lat, lng, float(lats[i]), float(lngs[i]))
+    return miles
 
 
 def geodesic_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     return geodesic((lat1, lng1), (lat2, lng2)).miles
 
 
-def _price_ok(row: Row, modalities: Collection[str], max_price: int) -> bool:
-    """Some offering (of a chosen modality, if any were chosen) starts at or under max_price."""
-    return any(
-        price is not None and price <= max_price and (not modalities or code in modalities)
-        for code, price in row.prices.items()
-    )
+@dataclass
+class _Near:
+    """In-person candidates within the radius, and every document's distance estimate
+    (inf outside the radius)."""
 
-
-def _lowest_price(row: Row, modalities: Collection[str]) -> float:
-    prices = [
-        p
-        for code, p in row.prices.items()
-        if p is not None and (not modalities or code in modalities)
-    ]
-    return min(prices) if prices else INFINITY
+    mask: Mask
+    estimate: np.ndarray
 
 
 class Evaluator:
-    """Evaluate one query over candidate rows.
+    """Evaluate one query over a `RowTable`.
 
-    `postings(filter_name, code)` returns the docnums that carry a vocabulary code,
-    `codes(filter_name)` the codes present in the index;
-    `text_matches` holds the documents matching the text query (None without one);
-    `scorer(docnums)` scores them, and is only called when the order is by relevance
-    (or for the short telehealth list), so a text search by distance never pays for it.
+    `postings(filter_name, code)` returns the mask of documents carrying a vocabulary
+    code, `codes(filter_name)` the codes present in the index; `text_matches` is the
+    mask of documents matching the text query (None without one); `scorer(docnums)`
+    scores documents, and is only called when the order is by relevance (or for the
+    short telehealth list), so a text search by distance never pays for it.
     """
 
     def __init__(
         self,
-        rows: Mapping[int, Row],
-        postings: Callable[[str, str], frozenset[int]],
+        table: RowTable,
+        postings: Callable[[str, str], Mask],
         codes: Callable[[str], Iterable[str]],
         query: SearchQuery,
-        text_matches: frozenset[int] | None,
-        scorer: Callable[[set[int]], Mapping[int, float]] | None = None,
+        text_matches: Mask | None,
+        scorer: Callable[[Index], np.ndarray] | None = None,
     ):
-        self.rows = rows
+        self.table = table
         self.postings = postings
         self.codes = codes
         self.query = query
         self.text_matches = text_matches
         self.scorer = scorer
-        self.scores: dict[int, float] = {}
         self._exact: dict[tuple[float, float], float] = {}
+        self._priced_masks: dict[tuple[str, ...], Mask] = {}
 
-    # -- sets ---------------------------------------------------------------
-    def _filter_set(self, name: str) -> set[int] | None:
+    # -- masks --------------------------------------------------------------------
+    def _filter_mask(self, name: str) -> Mask | None:
+        """Documents with any chosen code of this filter (None: the filter is off)."""
         codes = getattr(self.query, name)
         if not codes:
             return None
-        found: set[int] = set()
+        found = np.zeros(self.table.size, dtype=bool)
         for code in codes:
             found |= self.postings(name, code)
         return found
 
-    def _base(self) -> set[int]:
-        if self.text_matches is not None:
-            return set(self.text_matches)
-        return set(self.rows)
+    def _priced(self, modalities: Collection[str]) -> Mask | None:
+        """Documents with an offering (of these modalities, or any) at or under
+        `max_price`; None when no price limit is set."""
+        limit = self.query.max_price
+        if limit is None:
+            return None
+        key = tuple(sorted(modalities))
+        if key not in self._priced_masks:
+            prices = self.table.prices
+            codes = key or tuple(prices)
+            ok = np.zeros(self.table.size, dtype=bool)
+            for code in codes:
+                if code in prices:
+                    ok |= prices[code] <= limit
+            self._priced_masks[key] = ok
+        return self._priced_masks[key]
 
-    def _near(self, candidates: set[int]) -> dict[int, float]:
-        """In-person candidates within the radius, with their distance estimate."""
+    def _lowest_price(self, docnums: Index) -> np.ndarray:
+        """Each document's lowest price among the chosen modalities (inf: none)."""
+        prices = self.table.prices
+        codes = [c for c in (self.query.modality or tuple(prices)) if c in prices]
+        lowest = np.full(len(docnums), np.inf)
+        for code in codes:
+            np.minimum(lowest, prices[code][docnums], out=lowest)
+        return lowest
+
+    def _near(self, base: Mask) -> _Near:
+        """In-person documents of `base` within the radius, with their estimate."""
         place = self.query.location
         assert place is not None
-        radius = self.query.radius
+        table, radius = self.table, self.query.radius
         min_lat, max_lat, min_lng, max_lng = bounding_box(place.lat, place.lng, radius)
-        near: dict[int, float] = {}
-        for docnum in candidates:
-            row = self.rows[docnum]
-            if not row.in_person or row.lat is None or row.lng is None:
-                continue
-            if not (min_lat <= row.lat <= max_lat and min_lng <= row.lng <= max_lng):
-                continue
-            estimate = estimate_miles(place.lat, place.lng, row.lat, row.lng)
-            if estimate * (1 - ESTIMATE_ERROR) > radius:
-                continue
-            if estimate * (1 + ESTIMATE_ERROR) > radius and self.exact(docnum) > radius:
-                continue
-            near[docnum] = estimate
-        return near
+        boxed = base & table.in_person
+        boxed &= (table.lat >= min_lat) & (table.lat <= max_lat)
+        boxed &= (table.lng >= min_lng) & (table.lng <= max_lng)
+        docnums = np.flatnonzero(boxed)
+        estimates = estimate_miles_to(place.lat, place.lng, table.lat[docnums], table.lng[docnums])
+        inside = estimates * (1 - ESTIMATE_ERROR) <= radius
+        for i in np.flatnonzero(inside & (estimates * (1 + ESTIMATE_ERROR) > radius)):
+            if self.exact(int(docnums[i])) > radius:
+                inside[i] = False
+        docnums = docnums[inside]
+        mask = np.zeros(table.size, dtype=bool)
+        mask[docnums] = True
+        estimate = np.full(table.size, np.inf)
+        estimate[docnums] = estimates[inside]
+        return _Near(mask, estimate)
 
     def exact(self, docnum: int) -> float:
         """Geodesic miles from the searched place, computed once per coordinate pair
         (many clinics share a ZIP centroid, so near-ties are often exact ties)."""
-        row, place = self.rows[docnum], self.query.location
-        assert place is not None and row.lat is not None and row.lng is not None
-        point = (row.lat, row.lng)
+        place = self.query.location
+        assert place is not None
+        point = (float(self.table.lat[docnum]), float(self.table.lng[docnum]))
         if point not in self._exact:
-            self._exact[point] = geodesic_miles(place.lat, place.lng, row.lat, row.lng)
+            self._exact[point] = geodesic_miles(place.lat, place.lng, *point)
         return self._exact[point]
 
     # -- the answer -------------------------------------------------------------
     def run(self) -> SearchPage:
         query = self.query
-        base = self._base()
-        filters = {name: self._filter_set(name) for name in FILTERS}
-        priced = self._priced(base, query.modality)
-        matching = set(priced)
-        for allowed in filters.values():
-            if allowed is not None:
-                matching &= allowed
-
-        near: dict[int, float] | None = None
+        base = self.table.live if self.text_matches is None else self.text_matches
+        filters = {name: self._filter_mask(name) for name in FILTERS}
+        near: _Near | None = None
+        space = base
         if query.location is not None:
-            # Facets count matches of the *other* filters, so they need distances beyond
-            # `matching` whenever a filter is active.
-            filtered = any(v is not None for v in filters.values()) or query.max_price is not None
-            near = self._near(base if filtered else matching)
-            results = matching & near.keys()
-        else:
-            results = matching
-        facets = self._facets(base if near is None else base & near.keys(), filters)
-
-        ordered = self._order(results, near)
+            # Only in-person rows within the radius can be results, and facets count
+            # within them too: narrow by place first, the cheapest cut at every size.
+            near = self._near(base)
+            space = near.mask
+        results = self._every_filter(space, filters, priced=self._priced(query.modality))
+        result_docnums = np.flatnonzero(results)
+        ordered = self._order(result_docnums, near)
         start = (query.page - 1) * query.per_page
         page = ordered[start : start + query.per_page]
+        scores = {}
+        if query.sort == "relevance" and self.scorer is not None and page:
+            scores = dict(zip(page, self._score_array(np.array(page)).tolist(), strict=True))
         return SearchPage(
             query=query,
-            hits=[self._hit(d) for d in page],
-            total=len(results),
-            telehealth=self._telehealth(matching, results),
-            facets=facets,
+            hits=[self._hit(d, scores.get(d)) for d in page],
+            total=len(result_docnums),
+            telehealth=self._telehealth(base & ~space, filters),
+            facets=self._facets(space, filters),
         )
 
-    def _priced(self, docnums: set[int], modalities: Collection[str]) -> set[int]:
-        """The documents that pass `max_price` (all of them when no price limit is set)."""
-        if self.query.max_price is None:
-            return docnums
-        limit = self.query.max_price
-        return {d for d in docnums if _price_ok(self.rows[d], modalities, limit)}
+    @staticmethod
+    def _every_filter(
+        space: Mask, filters: Mapping[str, Mask | None], priced: Mask | None, skip: str = ""
+    ) -> Mask:
+        """`space` narrowed by every active filter but `skip`, and by the price mask."""
+        kept = space.copy()
+        for name, allowed in filters.items():
+            if allowed is not None and name != skip:
+                kept &= allowed
+        if priced is not None:
+            kept &= priced
+        return kept
 
-    def _facets(
-        self, space: set[int], filters: Mapping[str, set[int] | None]
-    ) -> dict[str, dict[str, int]]:
+    def _facets(self, space: Mask, filters: Mapping[str, Mask | None]) -> dict[str, dict[str, int]]:
         """Per value, how many results there would be with it and every *other* filter.
 
         The price limit belongs to the modality filter when modalities are chosen, so a
@@ -213,36 +319,40 @@ class Evaluator:
         """
         facets: dict[str, dict[str, int]] = {}
         for name in FILTERS:
-            others = set(space)
-            for other, allowed in filters.items():
-                if other != name and allowed is not None:
-                    others &= allowed
-            if name != "modality":
-                others = self._priced(others, self.query.modality)
+            priced = None if name == "modality" else self._priced(self.query.modality)
+            others = self._every_filter(space, filters, priced, skip=name)
+            # Few candidates (a place was given): count over their docnums; many: over
+            # whole masks, which avoids gathering nearly every entry.
+            small = np.count_nonzero(others) * 8 < self.table.size
+            docnums = np.flatnonzero(others) if small else None
             counts: dict[str, int] = {}
             for code in self.codes(name):
-                hits = others & self.postings(name, code)
-                if name == "modality":
-                    hits = self._priced(hits, (code,))
-                counts[code] = len(hits)
+                hits = self.postings(name, code)
+                if name == "modality" and self.query.max_price is not None:
+                    hits = hits & self._priced((code,))
+                if small:
+                    counts[code] = int(np.count_nonzero(hits[docnums]))
+                else:
+                    counts[code] = int(np.count_nonzero(hits & others))
             facets[name] = counts
         return facets
 
-    def _order(self, results: set[int], near: Mapping[int, float] | None) -> list[int]:
+    def _order(self, docnums: Index, near: _Near | None) -> list[int]:
+        """The results in the query's order, up to the end of the requested page."""
         query = self.query
-        rows = self.rows
+        needed = query.page * query.per_page
+        ids = self.table.clinic_id[docnums]
         if query.sort == "distance" and near is not None:
-            return self._by_distance(results, near)
+            return self._by_distance(docnums, near, needed)
         if query.sort == "relevance":
-            return self._by_relevance(results)
-        if query.sort == "price":
-            return sorted(
-                results,
-                key=lambda d: (_lowest_price(rows[d], query.modality), rows[d].clinic_id),
-            )
-        return sorted(results, key=lambda d: (-rows[d].verified_ordinal, rows[d].clinic_id))
+            order = np.lexsort((ids, -self._score_array(docnums)))
+        elif query.sort == "price":
+            order = np.lexsort((ids, self._lowest_price(docnums)))
+        else:
+            order = np.lexsort((ids, -self.table.verified[docnums]))
+        return docnums[order[:needed]].tolist()
 
-    def _by_distance(self, results: set[int], near: Mapping[int, float]) -> list[int]:
+    def _by_distance(self, docnums: Index, near: _Near, needed: int) -> list[int]:
         """Exact geodesic order for everything up to the requested page, cheaply.
 
         Estimates bound the geodesic within ESTIMATE_ERROR. Sorted by estimate, the
@@ -250,76 +360,62 @@ class Evaluator:
         already gives the exact order, so only documents inside a run of two or more
         (near-ties, including clinics at the same coordinates) need the geodesic.
         """
-        needed = self.query.page * self.query.per_page
         low, high = 1 - ESTIMATE_ERROR, 1 + ESTIMATE_ERROR
-        by_estimate = heapq.nsmallest(
-            needed, results, key=lambda d: (near[d], self.rows[d].clinic_id)
-        )
-        if len(by_estimate) == needed and len(results) > needed:
-            # Anything whose lower bound reaches the last one's upper bound may belong.
-            ceiling = near[by_estimate[-1]] * high / low
-            by_estimate = sorted(
-                (d for d in results if near[d] <= ceiling),
-                key=lambda d: (near[d], self.rows[d].clinic_id),
-            )
+        estimates = near.estimate[docnums]
+        if len(docnums) > needed:
+            # Anything whose lower bound reaches the needed-th one's upper bound may belong.
+            ceiling = np.partition(estimates, needed - 1)[needed - 1] * high / low
+            within = estimates <= ceiling
+            docnums, estimates = docnums[within], estimates[within]
+        order = np.lexsort((self.table.clinic_id[docnums], estimates))
         ordered: list[int] = []
         run: list[int] = []
-        for docnum in by_estimate:
-            if run and near[docnum] * low > near[run[-1]] * high:
+        previous = 0.0
+        walk = zip(docnums[order].tolist(), estimates[order].tolist(), strict=True)
+        for docnum, estimate in walk:
+            if run and estimate * low > previous * high:
                 ordered.extend(self._exact_order(run))
                 run = []
                 if len(ordered) >= needed:
                     break
             run.append(docnum)
+            previous = estimate
         else:
             ordered.extend(self._exact_order(run))
         return ordered[:needed]
 
-    def _exact_order(self, run: list[int]) -> list[int]:
+    def _exact_order(self, run: Sequence[int]) -> list[int]:
         if len(run) == 1:
-            return run
-        return sorted(run, key=lambda d: (self.exact(d), self.rows[d].clinic_id))
+            return list(run)
+        ids = self.table.clinic_id
+        return sorted(run, key=lambda d: (self.exact(d), int(ids[d])))
 
-    def _telehealth(self, matching: set[int], results: set[int]) -> list[Hit]:
+    def _telehealth(self, elsewhere: Mask, filters: Mapping[str, Mask | None]) -> list[Hit]:
+        """Telehealth programs licensed in the searched state that match the search,
+        among the candidates that are not in-person results (`elsewhere`)."""
         place = self.query.location
-        if place is None or place.state is None:
+        if place is None or place.state is None or place.state not in self.table.served:
             return []
-        serving = [
-            d
-            for d in matching - results
-            if self.rows[d].telehealth and place.state in self.rows[d].states_served
-        ]
-        self._score(set(serving))
-        scores = self.scores
-        serving.sort(
-            key=lambda d: (
-                -scores.get(d, 0.0),
-                _lowest_price(self.rows[d], self.query.modality),
-                self.rows[d].clinic_id,
-            )
+        licensed = elsewhere & self.table.served[place.state]
+        docnums = np.flatnonzero(
+            self._every_filter(licensed, filters, self._priced(self.query.modality))
         )
+        scores = self._score_array(docnums)
+        ids = self.table.clinic_id[docnums]
+        order = np.lexsort((ids, self._lowest_price(docnums), -scores))[:TELEHEALTH_LIMIT]
+        scored = self.scorer is not None
         return [
-            Hit(self.rows[d].clinic_id, None, scores.get(d)) for d in serving[:TELEHEALTH_LIMIT]
+            Hit(int(ids[i]), None, float(scores[i]) if scored else None) for i in order.tolist()
         ]
 
-    def _score(self, docnums: set[int]) -> None:
-        """Text-match scores of these documents (text queries only)."""
-        if self.scorer is not None and docnums:
-            self.scores.update(self.scorer(docnums))
+    def _score_array(self, docnums: Index) -> np.ndarray:
+        """Text-match scores of these documents (zeros without a text query)."""
+        if self.scorer is None or not len(docnums):
+            return np.zeros(len(docnums))
+        return self.scorer(docnums)
 
-    def _by_relevance(self, results: set[int]) -> list[int]:
-        """Best text matches first, ties by id, for everything up to the requested page."""
-        needed = self.query.page * self.query.per_page
-        rows = self.rows
-        self._score(results)
-        scores = self.scores
-        return heapq.nsmallest(
-            needed, results, key=lambda d: (-scores.get(d, 0.0), rows[d].clinic_id)
-        )
-
-    def _hit(self, docnum: int) -> Hit:
-        row = self.rows[docnum]
+    def _hit(self, docnum: int, score: float | None) -> Hit:
         distance = None
-        if self.query.location is not None and row.lat is not None and row.lng is not None:
+        if self.query.location is not None and not np.isnan(self.table.lat[docnum]):
             distance = self.exact(docnum)
-        return Hit(row.clinic_id, distance, self.scores.get(docnum))
+        return Hit(int(self.table.clinic_id[docnum]), distance, score)

@@ -40,6 +40,10 @@ def _phrase_index() -> dict[tuple[str, ...], tuple[str, ...]]:
 
 _PHRASES = _phrase_index()
 _LONGEST = max(len(p) for p in _PHRASES)
+# first word -> the phrases it starts, so `annotate` looks up only where one may begin
+_STARTS: dict[str, list[tuple[str, ...]]] = {}
+for _phrase in _PHRASES:
+    _STARTS.setdefault(_phrase[0], []).append(_phrase)
 
 
 def expand(text: str) -> list[tuple[str, ...]]:
@@ -76,10 +80,11 @@ def group_token(group: tuple[str, ...]) -> str:
 def annotate(text: str) -> str:
     """The text followed by the group word of every synonym phrase found in it."""
     tokens = words(text)
-    found: list[str] = []
-    for size in range(_LONGEST, 0, -1):
-        for i in range(len(tokens) - size + 1):
-            group = _PHRASES.get(tuple(tokens[i : i + size]))
-            if group:
-                found.append(group_token(group))
+    # (longest first, then by position): every phrase occurrence, overlaps included
+    hits: list[tuple[int, int, str]] = []
+    for i, token in enumerate(tokens):
+        for phrase in _STARTS.get(token, ()):
+            if tuple(tokens[i : i + len(phrase)]) == phrase:
+                hits.append((-len(phrase), i, group_token(_PHRASES[phrase])))
+    found = [token for _, _, token in sorted(hits)]
     return f"{text} {' '.join(found)}" if found else text

@@ -2,9 +2,15 @@
 
 Whoosh answers the text part (stemmed, weighted fields, synonyms) and the
 vocabulary postings; `evaluate.Evaluator` does geography, prices, facets and
-ordering over a per-generation table of the indexed rows. The table is rebuilt
-only when the index changes (another process's commit included), so a search
-costs a text query, a few set intersections and a handful of geodesics.
+ordering over a per-generation column table of the indexed rows. The table is
+rebuilt only when the index changes (another process's commit included), and each
+term's documents are read from Whoosh once per generation as a mask, so a search
+costs a few vectorised passes over masks and a handful of geodesics.
+
+Segments are written as separate files, not Whoosh's default compound file: a
+compound segment is opened through an in-memory copy of each part (BytesIO over
+the mmap), which cost a worker ~120 MB at 100k listings; plain files are read
+from the page cache.
 """
 
 from __future__ import annotations
@@ -12,13 +18,17 @@ from __future__ import annotations
 import math
 import threading
 import time
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from pathlib import Path
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import writing
-from whoosh.analysis import StemmingAnalyzer
+from whoosh.analysis import Analyzer, SpaceSeparatedTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.query import And, NullQuery, Or, Query, Term
@@ -26,30 +36,61 @@ from whoosh.searching import Searcher
 
 from .backend import SearchBackend, SearchPage
 from .documents import ClinicDocument
-from .evaluate import Evaluator, Row
+from .evaluate import Evaluator, Mask, Row, RowTable, mask_of
 from .query import FILTERS, SearchQuery
-from .synonyms import annotate, expand, group_token
+from .synonyms import annotate, expand, group_token, words
+from .whoosh_postings import term_docnums
 
 # Name outweighs treatment/condition words, which outweigh the description.
 FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
 WRITE_LOCK_TIMEOUT = 30.0
 OPEN_RETRIES = 20
+# Text terms whose masks a generation keeps (one byte a document each: 256 terms
+# hold 25 MB at 100k listings); patients reuse a small vocabulary, so this is
+# a bound on memory against arbitrary words, not a working-set limit.
+TERM_CACHE_SIZE = 256
+# A full rebuild sorts every posting; give it room to sort in memory (Whoosh's
+# default of 128 MB spills into an external merge sort on disk at 100k listings).
+REBUILD_LIMIT_MB = 512
+# Processes that index a large rebuild, and the size from which it is worth them.
+REBUILD_PROCS = 2
+PARALLEL_REBUILD_FROM = 5_000
+
+
+def _text_field(analyzer: Analyzer, weight: float) -> TEXT:
+    """A stemmed text field without word positions: queries are single words
+    (synonym phrases are indexed as one group word), and positions were most of the
+    postings' size, of a rebuild's sorting and of reading a common word's postings."""
+    return TEXT(analyzer=analyzer, field_boost=weight, phrase=False)
 
 
 def build_schema() -> Schema:
     """Stemmed text fields for matching; keyword fields for the vocabulary filters."""
-    analyzer = StemmingAnalyzer()
+    # Text reaches Whoosh already split into lower-case words (`_distinct_words`, and
+    # `synonyms.expand` for queries), so splitting on spaces is all the tokenising
+    # left; stop words, one-letter words and stemming as in Whoosh's StemmingAnalyzer.
+    analyzer = SpaceSeparatedTokenizer() | StopFilter() | StemFilter()
     vocabulary = {name: KEYWORD(commas=True, lowercase=True) for name in FILTERS}
     return Schema(
         cid=ID(stored=True, unique=True),
         fingerprint=STORED,
         row=STORED,
-        name=TEXT(analyzer=analyzer, field_boost=FIELD_WEIGHTS["name"]),
-        tags=TEXT(analyzer=analyzer, field_boost=FIELD_WEIGHTS["tags"]),
-        body=TEXT(analyzer=analyzer, field_boost=FIELD_WEIGHTS["body"]),
+        **{name: _text_field(analyzer, weight) for name, weight in FIELD_WEIGHTS.items()},
         **vocabulary,
     )
+
+
+def _distinct_words(value: str) -> str:
+    """A text field as its distinct words, synonym group words appended.
+
+    A word counts once in a score however often it occurs (see `_scores`), so
+    repeats only cost tokenising and stemming time (the tags field repeats every
+    condition's synonyms). Splitting with `words`, as queries are split, also keeps
+    "post-traumatic" or "3.5" from being tokenised one way when indexed and another
+    when searched (the PostgreSQL backend does the same).
+    """
+    return " ".join(dict.fromkeys(words(annotate(value))))
 
 
 def _fields(doc: ClinicDocument) -> dict[str, object]:
@@ -64,9 +105,9 @@ def _fields(doc: ClinicDocument) -> dict[str, object]:
             "prices": dict(doc.prices),
             "verified": doc.verified_ordinal,
         },
-        "name": annotate(doc.name),
-        "tags": annotate(doc.tags),
-        "body": annotate(doc.body),
+        "name": _distinct_words(doc.name),
+        "tags": _distinct_words(doc.tags),
+        "body": _distinct_words(doc.body),
         "modality": ",".join(doc.modalities),
         "condition": ",".join(doc.conditions),
         "insurer": ",".join(doc.insurers),
@@ -93,17 +134,26 @@ class _Generation:
     """One open searcher with the tables derived from it."""
 
     searcher: Searcher
-    rows: dict[int, Row]
-    postings: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
-    # (query type, query text) -> matching documents, for the leaves of text queries
-    terms: dict[tuple[str, str], frozenset[int]] = field(default_factory=dict)
+    table: RowTable
+    postings: dict[tuple[str, str], Mask] = field(default_factory=dict)
+    # (query type, query text) -> mask of matching documents, for text query leaves
+    terms: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict)
     codes: dict[str, list[str]] = field(default_factory=dict)
+
+    def mask(self, query: Query) -> Mask:
+        """The live documents matching a term (read a block at a time) or a phrase."""
+        if isinstance(query, Term):
+            found = np.zeros(self.table.size, dtype=bool)
+            found[term_docnums(self.searcher, query.fieldname, query.text)] = True
+            return found & self.table.live
+        return mask_of(self.table.size, self.searcher.docs_for_query(query))
 
 
 class WhooshBackend(SearchBackend):
     """Search over a Whoosh index stored in `index_dir`."""
 
     name = "whoosh"
+    parallel_rebuild_from = PARALLEL_REBUILD_FROM
 
     def __init__(self, index_dir: str | Path):
         self.index_dir = Path(index_dir)
@@ -132,9 +182,10 @@ class WhooshBackend(SearchBackend):
                 time.sleep(0.005 * (attempt + 1))
         raise AssertionError("unreachable")
 
-    def _writer(self, ix: whoosh_index.Index) -> writing.IndexWriter:
-        """A writer that waits for another process's writer instead of failing."""
-        return ix.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05)
+    def _writer(self, ix: whoosh_index.Index, **options: object) -> writing.IndexWriter:
+        """A writer that waits for another process's writer instead of failing, and
+        writes plain segment files (see the module docstring)."""
+        return ix.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05, compound=False, **options)
 
     def index(self, documents: Iterable[ClinicDocument]) -> None:
         ix = self._open()
@@ -162,20 +213,38 @@ class WhooshBackend(SearchBackend):
                 writer.update_document(**_fields(doc))
 
     def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
-        """Write every document into a fresh segment and drop all older ones in one commit."""
+        """Write every document into fresh segments and drop all older ones in one commit.
+
+        From `parallel_rebuild_from` documents on, Whoosh's multiprocess writer indexes
+        them: this process reads the rows and builds the fields, `REBUILD_PROCS`
+        children analyse and write a segment each (1.5x faster on two cores at 20k
+        listings). Below that, starting processes costs more than it saves.
+        """
         ix = self._open()
         if ix.schema != self.schema:
             ix = whoosh_index.create_in(str(self.index_dir), self.schema)
+        pending = iter(documents)
+        head = list(islice(pending, self.parallel_rebuild_from))
+        parallel = len(head) == self.parallel_rebuild_from
+        options = {"procs": REBUILD_PROCS, "multisegment": True} if parallel else {}
+        writer = self._writer(ix, limitmb=REBUILD_LIMIT_MB, **options)
         count = 0
-        writer = self._writer(ix)
         try:
-            for doc in documents:
+            for doc in chain(head, pending):
                 writer.add_document(**_fields(doc))
                 count += 1
         except BaseException:
             writer.cancel()
             raise
         writer.commit(mergetype=writing.CLEAR)
+        written = self._open()
+        # The multiprocess writer leaves out a child's segment it fails to collect
+        # rather than failing; never report such a rebuild as done. (Checked only if
+        # no other writer has committed since.)
+        if written.latest_generation() == writer.generation and written.doc_count() != count:
+            raise RuntimeError(
+                f"the rebuild indexed {written.doc_count()} of {count} clinics; run it again"
+            )
         return count
 
     def fingerprints(self) -> dict[int, str]:
@@ -192,8 +261,13 @@ class WhooshBackend(SearchBackend):
             generation = self._generation
             if generation is None or not generation.searcher.up_to_date():
                 searcher = self._open().searcher()
-                rows = {docnum: _row(stored) for docnum, stored in searcher.reader().iter_docs()}
-                generation = _Generation(searcher=searcher, rows=rows)
+                reader = searcher.reader()
+                rows = ((docnum, _row(stored)) for docnum, stored in reader.iter_docs())
+                table = RowTable.build(reader.doc_count_all(), rows)
+                generation = _Generation(searcher=searcher, table=table)
+                # Close the segment files once no search holds this generation any more
+                # (a search in flight keeps its own reference while a newer one opens).
+                weakref.finalize(generation, searcher.close)
                 self._generation = generation
             return generation
 
@@ -216,42 +290,50 @@ class WhooshBackend(SearchBackend):
                 units.append(Or(options) if len(options) > 1 else options[0])
         return And(units).normalize() if units else NullQuery
 
-    def _matching(self, generation: _Generation, query: Query) -> frozenset[int]:
-        """Documents matching a text query, from per-term sets cached per generation.
+    def _matching(self, generation: _Generation, query: Query) -> Mask:
+        """Documents matching a text query, from per-term masks cached per generation.
 
         Walking Whoosh's union/intersection matchers visits every posting in Python;
         patients reuse a small vocabulary, so each term's documents are read once
-        per index generation and combined with set operations.
+        per index generation and combined with vectorised and/or.
         """
-        if isinstance(query, And):
+        if isinstance(query, And | Or):
             parts = [self._matching(generation, q) for q in query.subqueries]
-            return frozenset.intersection(*parts) if parts else frozenset()
-        if isinstance(query, Or):
-            parts = [self._matching(generation, q) for q in query.subqueries]
-            return frozenset().union(*parts)
+            if not parts:
+                return np.zeros(generation.table.size, dtype=bool)
+            combine = np.logical_and if isinstance(query, And) else np.logical_or
+            return combine.reduce(parts) if len(parts) > 1 else parts[0]
         key = (type(query).__name__, str(query))  # a term or a phrase in one field
-        if key not in generation.terms:
-            generation.terms[key] = frozenset(generation.searcher.docs_for_query(query))
-        return generation.terms[key]
+        terms = generation.terms
+        with self._lock:
+            if key in terms:
+                terms.move_to_end(key)
+                return terms[key]
+        found = generation.mask(query)
+        with self._lock:
+            terms[key] = found
+            while len(terms) > TERM_CACHE_SIZE:
+                terms.popitem(last=False)
+        return found
 
-    def _scores(self, generation: _Generation, query: Query, docnums: set[int]) -> dict[int, float]:
-        """Field-weighted IDF scores from the cached term sets.
+    def _scores(self, generation: _Generation, query: Query, docnums: np.ndarray) -> np.ndarray:
+        """Field-weighted IDF scores from the cached term masks.
 
         Each matching term adds its field's weight times log(1 + N / df): rare words
         and matches in the name count most. BM25 through Whoosh's collector visited
-        every posting in Python (tens of ms at 10k listings); this costs a few set
-        lookups per result and ranks the short, formulaic listing texts as well.
+        every posting in Python (tens of ms at 10k listings); this costs one gather
+        per query term and ranks the short, formulaic listing texts as well.
         """
-        scores = dict.fromkeys(docnums, 0.0)
-        total = max(1, len(generation.rows))
+        scores = np.zeros(len(docnums))
+        total = max(1, generation.table.count)
         for leaf in query.leaves():
             matches = self._matching(generation, leaf)
-            if not matches:
+            df = int(np.count_nonzero(matches))
+            if not df:
                 continue
             field = getattr(leaf, "fieldname", "body")
-            weight = FIELD_WEIGHTS.get(field, 1.0) * math.log(1 + total / len(matches))
-            for docnum in matches & scores.keys():
-                scores[docnum] += weight
+            weight = FIELD_WEIGHTS.get(field, 1.0) * math.log(1 + total / df)
+            scores += np.where(matches[docnums], weight, 0.0)
         return scores
 
     def search(self, query: SearchQuery) -> SearchPage:
@@ -261,17 +343,17 @@ class WhooshBackend(SearchBackend):
         scorer = None
         if query.q:
             text_query = self._text_query(query.q)
-            text_matches = frozenset()
+            text_matches = np.zeros(generation.table.size, dtype=bool)
             if text_query is not NullQuery:
                 text_matches = self._matching(generation, text_query)
 
-                def scorer(docnums: set[int]) -> dict[int, float]:
+                def scorer(docnums: np.ndarray) -> np.ndarray:
                     return self._scores(generation, text_query, docnums)
 
-        def postings(name: str, code: str) -> frozenset[int]:
+        def postings(name: str, code: str) -> Mask:
             key = (name, code)
             if key not in generation.postings:
-                generation.postings[key] = frozenset(searcher.docs_for_query(Term(name, code)))
+                generation.postings[key] = generation.mask(Term(name, code))
             return generation.postings[key]
 
         def codes(name: str) -> list[str]:
@@ -279,4 +361,4 @@ class WhooshBackend(SearchBackend):
                 generation.codes[name] = sorted(searcher.reader().field_terms(name))
             return generation.codes[name]
 
-        return Evaluator(generation.rows, postings, codes, query, text_matches, scorer).run()
+        return Evaluator(generation.table, postings, codes, query, text_matches, scorer).run()
