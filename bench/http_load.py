@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import socket
 import subprocess
@@ -36,6 +37,9 @@ sys.path.insert(0, str(ROOT))
 WHERE, Q = "Austin, TX", "PTSD"
 SEARCH_QUERY = f"where={quote(WHERE)}&q={Q}"
 UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+# Different searches a rotation sends in turn: more than a 20 s run makes, so
+# almost every request is a first (uncached) one.
+DISTINCT = 12_000
 
 
 def bench_app():
@@ -105,7 +109,38 @@ def _ms(value: str) -> float:
     return float(number) * UNITS[unit]
 
 
-def wrk(url: str, seconds: int, connections: int, threads: int) -> dict:
+def distinct_searches(path: str, count: int) -> list[str]:
+    """`count` different searches of `path` (places x words x radius x filter x page x
+    order), so nearly every request misses the page cache."""
+    from search import PLACES, WORDS
+
+    paths = [
+        f"{path}?where={quote(place)}&q={quote(word)}&radius={radius}{modality}"
+        f"&page={page}&sort={sort}"
+        for place in PLACES
+        for word in WORDS
+        for radius in (10, 25, 50, 100, 200)
+        for modality in ("", "&modality=iv", "&modality=spravato", "&modality=im")
+        for page in (1, 2)
+        for sort in ("distance", "relevance", "price")
+    ]
+    random.Random(5).shuffle(paths)
+    return paths[:count]
+
+
+def rotation_script(paths: list[str], folder: str) -> str:
+    """A wrk Lua script that sends each request to the next of `paths`."""
+    script = Path(folder) / f"rotate-{len(paths)}-{abs(hash(tuple(paths)))}.lua"
+    listed = ",\n".join(f'  "{p}"' for p in paths)
+    script.write_text(
+        f"local paths = {{\n{listed}\n}}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        '  return wrk.format("GET", paths[(i % #paths) + 1])\nend\n'
+    )
+    return str(script)
+
+
+def wrk(url: str, seconds: int, connections: int, threads: int, script: str | None = None) -> dict:
     """One wrk run: requests/s, latency percentiles (ms), errors."""
     out = subprocess.run(
         [
@@ -116,6 +151,7 @@ def wrk(url: str, seconds: int, connections: int, threads: int) -> dict:
             "--timeout",
             "10s",
             "--latency",
+            *(["--script", script] if script else []),
             url,
         ],
         capture_output=True,
@@ -212,19 +248,34 @@ def main() -> int:
             )
             try:
                 wait_until_up(base)
-                paths = {
-                    "/bench/ping (Flask ceiling)": "/bench/ping",
-                    f"/search?{SEARCH_QUERY}": f"/search?{SEARCH_QUERY}",
-                    f"/api/v1/search?{SEARCH_QUERY}": f"/api/v1/search?{SEARCH_QUERY}",
-                    f"clinic page {clinic}": clinic,
+                # (path, wrk script or None): one URL again and again (after the first
+                # request, answered by the page cache), or a new search every request.
+                rotations = {
+                    name: distinct_searches(name, DISTINCT)
+                    for name in ("/search", "/api/v1/search")
                 }
-                for path in paths.values():
-                    with urlopen(base + path, timeout=30) as response:
-                        assert response.status == 200, (path, response.status)
-                    wrk(base + path, args.warmup, args.connections, args.threads)
+                paths = {
+                    "/bench/ping (Flask ceiling)": ("/bench/ping", None),
+                    f"/search?{SEARCH_QUERY}": (f"/search?{SEARCH_QUERY}", None),
+                    f"/api/v1/search?{SEARCH_QUERY}": (f"/api/v1/search?{SEARCH_QUERY}", None),
+                    f"clinic page {clinic}": (clinic, None),
+                    **{
+                        f"{name}, {DISTINCT} distinct searches in turn": (
+                            name,
+                            rotation_script(rotated, tmp),
+                        )
+                        for name, rotated in rotations.items()
+                    },
+                }
+                for path, script in paths.values():
+                    first = path if script is None else distinct_searches(path, 1)[0]
+                    with urlopen(base + first, timeout=30) as response:
+                        assert response.status == 200, (first, response.status)
+                    if script is None:  # a rotation's warm-up would fill its cache
+                        wrk(base + path, args.warmup, args.connections, args.threads)
                 results = {
-                    label: wrk(base + path, args.seconds, args.connections, args.threads)
-                    for label, path in paths.items()
+                    label: wrk(base + path, args.seconds, args.connections, args.threads, script)
+                    for label, (path, script) in paths.items()
                 }
                 peaks = worker_peaks_mb(server.pid)
             finally:

@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | None 
 
 
 def register_extensions(app: Flask) -> None:
-    from . import search, throttle
+    from . import page_cache, search, throttle
     from .extensions import csrf, db, login_manager, migrate
 
     db.init_app(app)
@@ -43,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     search.init_app(app)
+    page_cache.init_app(app)
     throttle.init_app(app)
 
 

@@ -102,6 +102,14 @@ def trusted_proxies(value: Any) -> int:
     return int(text)
 
 
+def _number(name: str, value: Any, low: int, high: int) -> int:
+    """A whole-number setting within [low, high], or a start-up error naming it."""
+    text = str(value if value is not None else "").strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    return int(text)
+
+
 def _hosts(value: str | None) -> list[str] | None:
     names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
     return names or None
@@ -150,6 +158,8 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         # Reverse proxies in front of the app whose X-Forwarded-For / -Proto to trust
         # (werkzeug's ProxyFix); 0 (default) trusts none: the client is the peer.
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", "0"),
+        "PAGE_CACHE_MB": os.environ.get("PAGE_CACHE_MB", "16"),
+        "PAGE_CACHE_SECONDS": os.environ.get("PAGE_CACHE_SECONDS", "60"),
         # Host names this site answers to (comma-separated). Mailed links (sign-up,
         # password reset) are built from the Host header, so production should list its
         # names: any other Host gets a 400 instead of a poisoned link. Unset: any host.
@@ -163,6 +173,10 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
     config["MAP_TILE_URL"] = tile_url(config.get("MAP_TILE_URL"))
     config["RATE_LIMIT_STORAGE"] = rate_limit_storage(config.get("RATE_LIMIT_STORAGE"))
     config["TRUSTED_PROXIES"] = trusted_proxies(config.get("TRUSTED_PROXIES"))
+    config["PAGE_CACHE_MB"] = _number("PAGE_CACHE_MB", config.get("PAGE_CACHE_MB"), 0, 4096)
+    config["PAGE_CACHE_SECONDS"] = _number(
+        "PAGE_CACHE_SECONDS", config.get("PAGE_CACHE_SECONDS"), 1, 86_400
+    )
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(instance)
     config["INSTANCE_DIR"] = str(instance)

@@ -22,6 +22,7 @@ from directory import create_app
 from directory.config import PROJECT_ROOT, tile_url
 from directory.extensions import db
 from directory.models import Clinic
+from directory.page_cache import get_page_cache
 
 OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 RESULTS = "/search?q=PTSD&where=Austin%2C+TX"
@@ -206,7 +207,20 @@ def test_bad_tile_urls_are_refused_at_start(url):
         tile_url(url)
 
 
-def test_configured_tiles_are_announced_but_never_loaded_by_the_page(demo_app, monkeypatch):
+@pytest.fixture
+def uncached_pages(demo_app):
+    """Settings change mid-test here, which a running site never sees: drop the search
+    pages kept before and after, so no test reads a page made under other settings."""
+    with demo_app.app_context():
+        get_page_cache().clear()
+    yield
+    with demo_app.app_context():
+        get_page_cache().clear()
+
+
+def test_configured_tiles_are_announced_but_never_loaded_by_the_page(
+    demo_app, monkeypatch, uncached_pages
+):
     monkeypatch.setitem(demo_app.config, "MAP_TILE_URL", OSM)
     monkeypatch.setitem(demo_app.config, "MAP_TILE_ATTRIBUTION", "© OpenStreetMap contributors")
     body = demo_app.test_client().get(RESULTS).get_data(as_text=True)

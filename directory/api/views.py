@@ -6,6 +6,7 @@ from flask import Response, abort, jsonify, request
 
 from ..listings.catalog import published_clinic
 from ..listings.finder import find
+from ..page_cache import cached_for_anonymous
 from ..search import QueryError
 from . import bp
 from .serialize import clinic_detail, clinic_summary
@@ -18,6 +19,7 @@ def error_response(status: int, message: str, field: str | None = None, **extra)
 
 
 @bp.get("/search")
+@cached_for_anonymous
 def search() -> Response:
     """The search contract as JSON."""
     try:

@@ -12,6 +12,7 @@ from ..geo import US_STATES
 from ..listings import catalog
 from ..listings.finder import find
 from ..listings.vocabulary import vocabulary_names
+from ..page_cache import cached_for_anonymous
 from ..search import QueryError
 from ..search.query import FILTERS
 from . import bp
@@ -38,6 +39,7 @@ def home():
 
 
 @bp.get("/search")
+@cached_for_anonymous
 def search():
     """Results with filters, counts and a telehealth section; errors keep the form values."""
     try:

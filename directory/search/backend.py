@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 from .documents import ClinicDocument
@@ -90,6 +90,14 @@ class SearchBackend(ABC):
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchPage:
         """Run a validated query."""
+
+    def version(self) -> Hashable | None:
+        """A value that changes whenever the index changes (None: not known).
+
+        Answers cached under one version (`page_cache`) are never served under
+        another; an engine that cannot tell returns None and nothing is cached.
+        """
+        return None
 
     def verify(self, expected: dict[int, str]) -> Drift:
         """Compare the index with the fingerprints the database says it should hold."""

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -33,6 +34,7 @@ from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
 from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.query import And, NullQuery, Or, Query, Term
 from whoosh.searching import Searcher
+from whoosh.util.filelock import try_for
 
 from .backend import SearchBackend, SearchPage
 from .documents import ClinicDocument
@@ -41,6 +43,7 @@ from .query import FILTERS, SearchQuery
 from .synonyms import annotate, expand, group_token, words
 from .whoosh_postings import term_docnums
 
+T = TypeVar("T")
 # Name outweighs treatment/condition words, which outweigh the description.
 FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
@@ -129,12 +132,20 @@ def _row(stored: dict) -> Row:
     )
 
 
+def _row_table(searcher: Searcher) -> RowTable:
+    """The column table of every live document the searcher sees."""
+    reader = searcher.reader()
+    rows = ((docnum, _row(stored)) for docnum, stored in reader.iter_docs())
+    return RowTable.build(reader.doc_count_all(), rows)
+
+
 @dataclass
 class _Generation:
     """One open searcher with the tables derived from it."""
 
     searcher: Searcher
     table: RowTable
+    serial: int  # counts the generations this process opened: never reused
     postings: dict[tuple[str, str], Mask] = field(default_factory=dict)
     # (query type, query text) -> mask of matching documents, for text query leaves
     terms: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict)
@@ -160,6 +171,7 @@ class WhooshBackend(SearchBackend):
         self.schema = build_schema()
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
+        self._opened = 0
         self._parser = MultifieldParser(list(TEXT_FIELDS), self.schema, group=AndGroup)
 
     # -- storage ------------------------------------------------------------------
@@ -223,20 +235,30 @@ class WhooshBackend(SearchBackend):
         ix = self._open()
         if ix.schema != self.schema:
             ix = whoosh_index.create_in(str(self.index_dir), self.schema)
-        pending = iter(documents)
-        head = list(islice(pending, self.parallel_rebuild_from))
-        parallel = len(head) == self.parallel_rebuild_from
-        options = {"procs": REBUILD_PROCS, "multisegment": True} if parallel else {}
-        writer = self._writer(ix, limitmb=REBUILD_LIMIT_MB, **options)
-        count = 0
+        # The lock is taken before the first row is read, as a writer takes it (see
+        # `refresh`): a refresh committed meanwhile must not be overwritten by rows
+        # read before it. Reading the first rows tells which writer to use.
+        lock = ix.lock("WRITELOCK")
+        if not try_for(lock.acquire, timeout=WRITE_LOCK_TIMEOUT, delay=0.05):
+            raise writing.LockError("the search index is locked by another writer")
         try:
-            for doc in chain(head, pending):
-                writer.add_document(**_fields(doc))
-                count += 1
-        except BaseException:
-            writer.cancel()
-            raise
-        writer.commit(mergetype=writing.CLEAR)
+            pending = iter(documents)
+            head = list(islice(pending, self.parallel_rebuild_from))
+            options: dict[str, object] = {"limitmb": REBUILD_LIMIT_MB, "compound": False}
+            if len(head) == self.parallel_rebuild_from:
+                options = {"procs": REBUILD_PROCS, "multisegment": True, "subargs": options}
+            writer = ix.writer(_lk=False, **options)
+            count = 0
+            try:
+                for doc in chain(head, pending):
+                    writer.add_document(**_fields(doc))
+                    count += 1
+            except BaseException:
+                writer.cancel()
+                raise
+            writer.commit(mergetype=writing.CLEAR)
+        finally:
+            lock.release()
         written = self._open()
         # The multiprocess writer leaves out a child's segment it fails to collect
         # rather than failing; never report such a rebuild as done. (Checked only if
@@ -248,11 +270,31 @@ class WhooshBackend(SearchBackend):
         return count
 
     def fingerprints(self) -> dict[int, str]:
-        with self._open().searcher() as searcher:
-            return {
-                int(stored["cid"]): stored["fingerprint"]
-                for _, stored in searcher.reader().iter_docs()
-            }
+        def read(searcher: Searcher) -> dict[int, str]:
+            docs = searcher.reader().iter_docs()
+            return {int(stored["cid"]): stored["fingerprint"] for _, stored in docs}
+
+        searcher, fingerprints = self._read_latest(read)
+        searcher.close()
+        return fingerprints
+
+    def _read_latest(self, read: Callable[[Searcher], T]) -> tuple[Searcher, T]:
+        """A searcher on the newest generation, and what `read` reads through it.
+
+        Whoosh opens a segment's stored fields only when first read; by then another
+        process's commit may have merged that segment away and deleted its files.
+        Only an outdated searcher can meet that, so then the newer one is read.
+        """
+        for attempt in range(OPEN_RETRIES):
+            searcher = self._open().searcher()
+            try:
+                return searcher, read(searcher)
+            except Exception:
+                outdated = not searcher.up_to_date()
+                searcher.close()
+                if not outdated or attempt == OPEN_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
 
     # -- searching ------------------------------------------------------------------
     def _current(self) -> _Generation:
@@ -260,16 +302,19 @@ class WhooshBackend(SearchBackend):
         with self._lock:
             generation = self._generation
             if generation is None or not generation.searcher.up_to_date():
-                searcher = self._open().searcher()
-                reader = searcher.reader()
-                rows = ((docnum, _row(stored)) for docnum, stored in reader.iter_docs())
-                table = RowTable.build(reader.doc_count_all(), rows)
-                generation = _Generation(searcher=searcher, table=table)
+                searcher, table = self._read_latest(_row_table)
+                self._opened += 1
+                generation = _Generation(searcher=searcher, table=table, serial=self._opened)
                 # Close the segment files once no search holds this generation any more
                 # (a search in flight keeps its own reference while a newer one opens).
                 weakref.finalize(generation, searcher.close)
                 self._generation = generation
             return generation
+
+    def version(self) -> int:
+        """Which generation this process searches. Counted here rather than taken from
+        Whoosh's generation number, which starts again when an index is recreated."""
+        return self._current().serial
 
     def _text_query(self, text: str) -> Query:
         """Every unit of the query must match in some field.
