@@ -49,7 +49,7 @@ def get_metadata():
 # Tables that exist on PostgreSQL without a model: the search backend's own table
 # (migration 0003) and PostGIS's catalogue. Autogenerate must neither reflect them
 # (SQLAlchemy has no geography type) nor propose to drop them.
-UNMODELLED_TABLES = {"search_document", "spatial_ref_sys"}
+UNMODELLED_TABLES = {"search_document", "search_stats", "spatial_ref_sys"}
 
 
 def include_name(name, type_, parent_names):

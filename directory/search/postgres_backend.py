@@ -8,8 +8,13 @@ conditions B > description and place C) under a GIN index, with the synonym grou
 words of `synonyms.annotate` indexed exactly as the Whoosh backend indexes them;
 places are `geography(Point,4326)` under a GiST index, so `ST_DWithin` and
 `ST_Distance` measure on the WGS-84 spheroid (the geodesic the contract asks for).
-Filters, facets, ordering and pagination are SQL; nothing is cached in the
-process, so several app servers see every commit at once.
+Filters, facets, ordering and pagination are SQL. Every write also updates the one
+row of `search_stats` (migration 0004) in its transaction: the index generation
+(the writing transaction's id) and the document count. A search reads that row in
+its own snapshot, and what is kept in the process (the document frequencies of
+query words; the facets, total and telehealth programs of a search, the same for
+all its pages and sorts) is keyed by generation: several app servers still see
+every commit at once, and nothing kept outlives the index contents it came from.
 
 Every statement is built from fixed fragments; whatever the patient typed only
 ever reaches PostgreSQL as a bound parameter.
@@ -19,6 +24,8 @@ from __future__ import annotations
 
 import json
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,14 +43,40 @@ from .query import FILTERS, SearchQuery
 from .synonyms import annotate, expand, group_token, words
 
 TABLE = "search_document"
+# One row: the index generation and document count (migration 0004).
+STATS = "search_stats"
 # Snowball English without stop words (migration 0003); `_kept` drops Whoosh's.
 TEXT_CONFIG = "directory_english"
 # tsvector weight letter -> field weight: name (A) > tags (B) > body (C), as in Whoosh.
 FIELD_WEIGHTS = {"a": 3.0, "b": 2.0, "c": 1.0}
 METERS_PER_MILE = 1609.344
+# The WGS-84 geodesic between two points is between 0.9944 and 1.0045 times their
+# great-circle distance on PostGIS's mean-radius sphere (`<->`, ST_Distance(..., false)):
+# the extremes of the ellipsoid's radii of curvature over that radius (0.9950 and
+# 1.0042 measured over 100k random US pairs). With room to spare, then: a row within
+# SPHERE_INSIDE x r on the sphere is within r on the spheroid (needs 1 / 1.0045), a
+# row within r on the spheroid is within SPHERE_OUTSIDE x r on the sphere (needs
+# 1 / 0.9944), and a row no farther on the spheroid than one D away on the sphere
+# is within SPHERE_SLACK x D on the sphere (needs 1.0045 / 0.9944 = 1.0102).
+SPHERE_INSIDE = 0.99
+SPHERE_OUTSIDE = 1.01
+SPHERE_SLACK = 1.02
 # pg_advisory_xact_lock key that orders writers of search_document ("srchdoc1").
 WRITE_LOCK_KEY = int.from_bytes(b"srchdoc1", "big") & 0x7FFF_FFFF_FFFF_FFFF
 BATCH = 500
+# Entries kept in the process, least recently used dropped first: document
+# frequencies (one per query word and field) and what the pages of one search share
+# (facets, total, telehealth programs; a few kB each).
+FREQUENCY_CACHE = 4096
+SHARED_CACHE = 512
+# Per search transaction. JIT compilation (the planner's row estimates for
+# ST_DWithin and unnest are far off, so it starts on short statements) cost up to
+# 60 ms at 100k documents and saved nothing. The statements bounded by a radius go
+# without parallel workers, which cost more to start than they saved (a 3 ms scan
+# took 16 ms behind a Gather); a text search without a place reads every match,
+# and there two workers do take a third off.
+_SEARCH_SETTINGS = "SET TRANSACTION READ ONLY; SET LOCAL jit = off"
+_SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
 
 _UPSERT = text(
     f"""
@@ -71,6 +104,17 @@ _UPSERT = text(
         verified_ordinal = EXCLUDED.verified_ordinal, document = EXCLUDED.document
     """
 )
+
+# The write's transaction id becomes the generation: ids never repeat in a cluster.
+_BUMP = text(f"UPDATE {STATS} SET generation = txid_current(), documents = documents + :added")
+_RECOUNT = text(
+    f"UPDATE {STATS} SET generation = txid_current(), documents = (SELECT count(*) FROM {TABLE})"
+)
+_RECREATE_STATS = text(
+    f"INSERT INTO {STATS} (id, generation, documents) "
+    f"SELECT TRUE, txid_current(), count(*) FROM {TABLE}"
+)
+_READ_STATS = text(f"SELECT generation, documents FROM {STATS}")
 
 
 def _searchable(value: str) -> str:
@@ -127,6 +171,93 @@ class _Sql:
         return f":{name}"
 
 
+class _Memo:
+    """A bounded map, least recently used entry dropped first; safe across threads.
+
+    Keys begin with the index generation they were computed at, so an entry is
+    only ever found by a search that reads the same index contents.
+    """
+
+    def __init__(self, size: int):
+        self._size = size
+        self._entries: OrderedDict[tuple, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> Any:
+        with self._lock:
+            value = self._entries.get(key)
+            if value is not None:
+                self._entries.move_to_end(key)
+            return value
+
+    def put(self, key: tuple, value: Any) -> None:
+        with self._lock:
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every page and sort of one search share (see `PostgresBackend._shared_key`)."""
+
+    facets: dict[str, dict[str, int]]
+    total: int
+    telehealth: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class _Stats:
+    """The search_stats row a search read; `generation` is None when the row is missing."""
+
+    generation: int | None
+    documents: int
+
+
+@dataclass
+class _Change:
+    """One write transaction, and what it did to the number of documents."""
+
+    conn: Connection
+    added: int = 0
+    recount: bool = False
+
+
+@dataclass
+class _Plan:
+    """The fragments of one search. `text`, `near`, `flags` and `priced` are over the
+    table (`d`); `distance(alias)` and `lowest(alias)` over the alias named. `point`
+    and `radius` (metres) are bound parameters, None without a place."""
+
+    sql: _Sql
+    units: list[list[list[str]]]
+    text: str
+    text_key: tuple
+    point: str | None
+    radius: str | None
+    near: str
+    flags: dict[str, str]
+    priced: str
+    lowest: Callable[[str], str]
+    max_price: str | None
+
+    def distance(self, alias: str) -> str:
+        """Miles from the place to `alias`'s point, on the spheroid (NULL without a place)."""
+        if self.point is None:
+            return "NULL::double precision"
+        return f"ST_Distance({alias}.geog, {self.point}) / {METERS_PER_MILE}"
+
+    @property
+    def passing(self) -> str:
+        """A row of `space` (`s`) that passes the price limit and every filter."""
+        return " AND ".join(["s.priced", *(f"s.f_{name}" for name in self.flags)])
+
+
 class PostgresBackend(SearchBackend):
     """Search over the `search_document` table of the app's own PostgreSQL database."""
 
@@ -135,62 +266,97 @@ class PostgresBackend(SearchBackend):
     def __init__(self, engine: Callable[[], Engine]):
         # The engine is looked up per call: Flask-SQLAlchemy binds it to the app context.
         self._engine = engine
+        self._frequencies = _Memo(FREQUENCY_CACHE)
+        self._shared = _Memo(SHARED_CACHE)
 
     # -- storage ------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
+    def _write(self) -> Iterator[_Change]:
         """A transaction holding the index's write lock until it commits.
 
         A transaction-level advisory lock orders every writer of the index, across
         processes and app servers; searches take no lock and are never blocked.
+        Before the commit the stats row gets the new generation and document count,
+        so no write can leave what searches cached looking current.
         """
         with self._engine().begin() as conn:
             conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
-            yield conn
+            change = _Change(conn)
+            yield change
+            self._bump(change)
 
-    def _upsert(self, conn: Connection, documents: Iterable[ClinicDocument]) -> int:
+    @staticmethod
+    def _bump(change: _Change) -> None:
+        """New generation; the count moves by what was added, or is counted afresh.
+
+        A missing row (removed by hand) is made again from a count.
+        """
+        conn = change.conn
+        if not change.recount and conn.execute(_BUMP, {"added": change.added}).rowcount:
+            return
+        if not conn.execute(_RECOUNT).rowcount:
+            conn.execute(_RECREATE_STATS)
+
+    @staticmethod
+    def _delete(change: _Change, clinic_ids: list[int]) -> None:
+        deleted = change.conn.execute(
+            text(f"DELETE FROM {TABLE} WHERE clinic_id = ANY(CAST(:ids AS integer[]))"),
+            {"ids": clinic_ids},
+        )
+        change.added -= deleted.rowcount
+
+    @staticmethod
+    def _upsert(change: _Change, documents: Iterable[ClinicDocument]) -> int:
+        """Write the documents in batches, counting those that were not indexed yet
+        (writers hold the lock, so nothing changes between the count and the write)."""
         count = 0
         for batch in _batches(documents):
-            conn.execute(_UPSERT, batch)
+            if not change.recount:
+                ids = sorted({params["clinic_id"] for params in batch})
+                present = change.conn.execute(
+                    text(
+                        f"SELECT count(*) FROM {TABLE} "
+                        "WHERE clinic_id = ANY(CAST(:ids AS integer[]))"
+                    ),
+                    {"ids": ids},
+                ).scalar_one()
+                change.added += len(ids) - present
+            change.conn.execute(_UPSERT, batch)
             count += len(batch)
         return count
 
     def index(self, documents: Iterable[ClinicDocument]) -> None:
-        with self._write() as conn:
-            self._upsert(conn, documents)
+        with self._write() as change:
+            self._upsert(change, documents)
 
     def remove(self, clinic_ids: Iterable[int]) -> None:
         ids = sorted(set(clinic_ids))
         if not ids:
             return
-        with self._write() as conn:
-            conn.execute(
-                text(f"DELETE FROM {TABLE} WHERE clinic_id = ANY(CAST(:ids AS integer[]))"),
-                {"ids": ids},
-            )
+        with self._write() as change:
+            self._delete(change, ids)
 
     def refresh(
         self, clinic_ids: set[int], load: Callable[[set[int]], list[ClinicDocument]]
     ) -> None:
         """Read the rows after taking the write lock, then write them in that transaction."""
-        with self._write() as conn:
+        with self._write() as change:
             documents = load(clinic_ids)
             gone = sorted(clinic_ids - {doc.id for doc in documents})
             if gone:
-                conn.execute(
-                    text(f"DELETE FROM {TABLE} WHERE clinic_id = ANY(CAST(:ids AS integer[]))"),
-                    {"ids": gone},
-                )
-            self._upsert(conn, documents)
+                self._delete(change, gone)
+            self._upsert(change, documents)
 
     def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
         """Replace every row in one transaction: readers see the old index until it commits.
 
         DELETE rather than TRUNCATE, so searches running meanwhile are not blocked.
+        The document count is taken once at the end instead of batch by batch.
         """
-        with self._write() as conn:
-            conn.execute(text(f"DELETE FROM {TABLE}"))
-            return self._upsert(conn, documents)
+        with self._write() as change:
+            change.recount = True
+            change.conn.execute(text(f"DELETE FROM {TABLE}"))
+            return self._upsert(change, documents)
 
     def fingerprints(self) -> dict[int, str]:
         with self._engine().connect() as conn:
@@ -198,6 +364,19 @@ class PostgresBackend(SearchBackend):
             return {int(clinic_id): fingerprint for clinic_id, fingerprint in rows}
 
     # -- searching ------------------------------------------------------------------
+    @staticmethod
+    def _stats(conn: Connection) -> _Stats:
+        row = conn.execute(_READ_STATS).first()
+        if row is None:  # removed by hand: count, and cache nothing until a write
+            return _Stats(None, conn.execute(text(f"SELECT count(*) FROM {TABLE}")).scalar_one())
+        return _Stats(int(row.generation), int(row.documents))
+
+    def version(self) -> int | None:
+        """The index generation every app server sees (None without the stats row), so
+        pages cached by one server are never served after another server's write."""
+        with self._engine().connect() as conn:
+            return conn.execute(text(f"SELECT generation FROM {STATS}")).scalar()
+
     @staticmethod
     def _units(conn: Connection, q: str) -> list[list[list[str]]]:
         """The query's units, each a list of options, each the lexemes of one word.
@@ -241,41 +420,69 @@ class PostgresBackend(SearchBackend):
             for options in units
         )
 
-    def _score(self, conn: Connection, sql: _Sql, units: list[list[list[str]]]) -> str:
+    def _document_frequencies(
+        self, conn: Connection, stats: _Stats, units: list[list[list[str]]]
+    ) -> dict[str, int]:
+        """How many documents match each unit in each field, by (unit, field) tsquery.
+
+        Cached per generation: they depend only on the words and the index contents,
+        so a search by distance that orders its telehealth programs by score pays for
+        them once per generation and word, not on every search. The ones not cached
+        are counted in one pass over the documents holding any of their units.
+        """
+        found: dict[str, int] = {}
+        missing: list[list[list[str]]] = []
+        for unit in units:
+            for letter in FIELD_WEIGHTS:
+                tsquery = self._tsquery([unit], letter)
+                df = self._frequencies.get((stats.generation, tsquery))
+                if df is None:
+                    missing.append(unit)
+                    break
+                found[tsquery] = df
+        if not missing:
+            return found
+        sql = _Sql()
+        counted = [self._tsquery([unit], letter) for unit in missing for letter in FIELD_WEIGHTS]
+        counts = ", ".join(
+            f"count(*) FILTER (WHERE d.document @@ CAST({sql.bind(q, 'u')} AS tsquery))"
+            for q in counted
+        )
+        anything = sql.bind(" | ".join(f"({self._tsquery([unit])})" for unit in missing), "u")
+        row = conn.execute(
+            text(f"SELECT {counts} FROM {TABLE} d WHERE d.document @@ CAST({anything} AS tsquery)"),
+            sql.params,
+        ).one()
+        for tsquery, df in zip(counted, row, strict=True):
+            found[tsquery] = int(df)
+            if stats.generation is not None:
+                self._frequencies.put((stats.generation, tsquery), int(df))
+        return found
+
+    def _score(
+        self, conn: Connection, sql: _Sql, units: list[list[list[str]]], stats: _Stats
+    ) -> str:
         """A score expression: per unit and field, the field's weight times the unit's IDF.
 
         The Whoosh backend's scorer in SQL: a unit found in a field adds
         weight x log(1 + N / df), df counting the documents with the unit in that
         field, so rare words and matches in the name count most and repeating a word
         counts once. (`ts_rank` would reward repetition: the tags field repeats
-        condition synonyms, and could outrank a name.) The document frequencies come
-        from one count over the documents holding any unit (GIN index).
+        condition synonyms, and could outrank a name.) N is the stats row's count,
+        df comes from `_document_frequencies`.
         """
-        pairs = [
-            (sql.bind(self._tsquery([unit], letter), "u"), letter)
-            for unit in units
-            for letter in FIELD_WEIGHTS
-        ]
-        counts = ", ".join(
-            f"count(*) FILTER (WHERE d.document @@ CAST({param} AS tsquery))" for param, _ in pairs
-        )
-        anything = sql.bind(" | ".join(f"({self._tsquery([unit])})" for unit in units), "u")
-        row = conn.execute(
-            text(
-                f"SELECT (SELECT count(*) FROM {TABLE}), {counts} FROM {TABLE} d "
-                f"WHERE d.document @@ CAST({anything} AS tsquery)"
-            ),
-            sql.params,
-        ).one()
-        total, frequencies = max(1, row[0]), row[1:]
+        frequencies = self._document_frequencies(conn, stats, units)
+        total = max(1, stats.documents)
         terms = []
-        for (param, letter), df in zip(pairs, frequencies, strict=True):
-            if df:
-                weight = FIELD_WEIGHTS[letter] * math.log(1 + total / df)
-                terms.append(
-                    f"(CASE WHEN d.document @@ CAST({param} AS tsquery) "
-                    f"THEN CAST({sql.bind(weight, 'k')} AS double precision) ELSE 0 END)"
-                )
+        for unit in units:
+            for letter, field_weight in FIELD_WEIGHTS.items():
+                tsquery = self._tsquery([unit], letter)
+                if df := frequencies[tsquery]:
+                    weight = field_weight * math.log(1 + total / df)
+                    terms.append(
+                        f"(CASE WHEN d.document @@ CAST({sql.bind(tsquery, 'u')} AS tsquery) "
+                        f"THEN CAST({sql.bind(weight, 'k')} AS double precision) ELSE 0 END)"
+                    )
         return " + ".join(terms) if terms else "0.0"
 
     def search(self, query: SearchQuery) -> SearchPage:
@@ -284,22 +491,24 @@ class PostgresBackend(SearchBackend):
             self._engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn,
             conn.begin(),
         ):
-            conn.exec_driver_sql("SET TRANSACTION READ ONLY")
+            conn.exec_driver_sql(_SEARCH_SETTINGS)
             return self._search(conn, query)
 
-    def _search(self, conn: Connection, query: SearchQuery) -> SearchPage:
+    def _plan(self, conn: Connection, query: SearchQuery) -> _Plan:
+        """Every condition of the query as SQL, with its values bound."""
         sql = _Sql()
-        text_match = "TRUE"
         units: list[list[list[str]]] = []
+        text_match, text_key = "TRUE", ("all",)
         if query.q:
             units = self._units(conn, query.q)
-            text_match = "FALSE"
+            text_match, text_key = "FALSE", ("nothing",)
             if units:
-                text_match = f"d.document @@ CAST({sql.bind(self._tsquery(units), 'q')} AS tsquery)"
+                tsquery = self._tsquery(units)
+                text_match = f"d.document @@ CAST({sql.bind(tsquery, 'q')} AS tsquery)"
+                text_key = ("match", tsquery)
 
         place = query.location
-        near = "TRUE"
-        distance = "NULL::double precision"
+        point, radius, near = None, None, "TRUE"
         if place is not None:
             point = (
                 f"ST_SetSRID(ST_MakePoint(CAST({sql.bind(place.lng, 'lng')} AS double precision), "
@@ -310,109 +519,303 @@ class PostgresBackend(SearchBackend):
                 f"(d.in_person AND d.geog IS NOT NULL "
                 f"AND ST_DWithin(d.geog, {point}, CAST({radius} AS double precision)))"
             )
-            distance = f"ST_Distance(d.geog, {point}) / {METERS_PER_MILE}"
 
-        filters: dict[str, str] = {}
-        for name in FILTERS:
-            codes = getattr(query, name)
-            filters[name] = (
-                f"d.{name} && CAST({sql.bind(list(codes), 'f')} AS text[])" if codes else "TRUE"
-            )
-        of_modalities = "TRUE"
-        if query.modality:
-            of_modalities = f"e.key = ANY(CAST({sql.bind(list(query.modality), 'm')} AS text[]))"
-        priced = "TRUE"
-        max_price = "NULL"
-        if query.max_price is not None:
-            max_price = sql.bind(query.max_price, "x")
-            priced = (
-                "EXISTS (SELECT 1 FROM jsonb_each_text(d.prices) e "
-                f"WHERE {of_modalities} AND e.value::integer <= {max_price})"
-            )
-        lowest = (
-            f"(SELECT min(e.value::integer) FROM jsonb_each_text(d.prices) e WHERE {of_modalities})"
+        flags = {
+            name: f"d.{name} && CAST({sql.bind(list(codes), 'f')} AS text[])"
+            for name in FILTERS
+            if (codes := getattr(query, name))
+        }
+        priced, lowest, max_price = self._prices(sql, query)
+        return _Plan(
+            sql, units, text_match, text_key, point, radius, near, flags, priced, lowest, max_price
         )
-        every_filter = " AND ".join(filters.values())
-        matching = f"{text_match} AND {priced} AND {every_filter}"
 
-        # Facets count, per code, the text-and-place matches that pass every *other*
-        # filter; the price limit belongs to the modality filter when modalities are
-        # chosen, so a modality's count uses that modality's own price.
-        flags = ", ".join(f"{expr} AS f_{name}" for name, expr in filters.items())
-        space = f"""
-            SELECT d.modality, d.condition, d.insurer, d.payment, d.prices,
-                   {priced} AS priced, {flags}
-            FROM {TABLE} d WHERE {text_match} AND {near}
+    @staticmethod
+    def _prices(sql: _Sql, query: SearchQuery) -> tuple[str, Callable[[str], str], str | None]:
+        """The price limit over `d`, the lowest price of a row by alias, and the bound limit.
+
+        With modalities chosen, the lowest price is LEAST over those keys of `prices`
+        (LEAST skips NULLs, as min() does), and the limit is met when it is at most
+        max_price. Without, the limit is a jsonpath test and the lowest price a min()
+        over every offering. Either is one expression per row instead of a subquery
+        over jsonb_each_text, which cost about 1.5 us a row.
         """
-        facet_parts = []
-        for name in FILTERS:
-            others = " AND ".join(f"s.f_{other}" for other in FILTERS if other != name)
-            if name == "modality":
-                condition = others
-                if query.max_price is not None:
-                    condition += f" AND (s.prices ->> code)::integer <= {max_price}"
-            else:
-                condition = f"{others} AND s.priced"
-            facet_parts.append(
-                f"SELECT '{name}' AS facet, code, count(*) FILTER (WHERE {condition}) AS n "
-                f"FROM space s CROSS JOIN LATERAL unnest(s.{name}) AS code GROUP BY code"
-            )
-        facets_sql = f"WITH space AS MATERIALIZED ({space}) " + " UNION ALL ".join(facet_parts)
-        count_sql = f"SELECT count(*) FROM {TABLE} d WHERE {matching} AND {near}"
-        order = {
-            "distance": "distance, d.clinic_id",
-            "relevance": "score DESC, d.clinic_id",
-            "price": "lowest ASC NULLS LAST, d.clinic_id",
-            "recent": "d.verified_ordinal DESC, d.clinic_id",
-        }[query.sort]
-        limit = sql.bind(query.per_page, "l")
-        offset = sql.bind((query.page - 1) * query.per_page, "o")
-        state = sql.bind([place.state], "s") if place is not None and place.state else None
-        with_telehealth = state is not None
+        codes = [sql.bind(code, "m") for code in query.modality]
 
+        def lowest(alias: str) -> str:
+            if codes:
+                keys = ", ".join(f"({alias}.prices ->> {code})::integer" for code in codes)
+                return f"LEAST({keys})"
+            return f"(SELECT min(e.value::integer) FROM jsonb_each_text({alias}.prices) e)"
+
+        if query.max_price is None:
+            return "TRUE", lowest, None
+        max_price = sql.bind(query.max_price, "x")
+        if codes:
+            return f"COALESCE({lowest('d')} <= {max_price}, FALSE)", lowest, max_price
+        priced = (
+            "jsonb_path_exists(d.prices, '$.* ? (@ <= $max)', "
+            f"jsonb_build_object('max', CAST({max_price} AS integer)))"
+        )
+        return priced, lowest, max_price
+
+    def _search(self, conn: Connection, query: SearchQuery) -> SearchPage:
+        stats = self._stats(conn)
+        plan = self._plan(conn, query)
+        place = query.location
+        state = plan.sql.bind([place.state], "s") if place is not None and place.state else None
+        key = self._shared_key(stats, plan, query)
+        shared: _Shared | None = self._shared.get(key) if key else None
         score = "0.0"
-        if units and (query.sort == "relevance" or with_telehealth):
-            score = self._score(conn, sql, units)
-        page_score = score if query.sort == "relevance" else "NULL::double precision"
-        page_sql = f"""
-            SELECT d.clinic_id, {distance} AS distance, {page_score} AS score,
-                   {lowest} AS lowest, count(*) OVER () AS total
-            FROM {TABLE} d WHERE {matching} AND {near}
-            ORDER BY {order} LIMIT {limit} OFFSET {offset}
+        if plan.units and (query.sort == "relevance" or (state is not None and shared is None)):
+            score = self._score(conn, plan.sql, plan.units, stats)
+        if plan.point:
+            conn.exec_driver_sql(_SERIAL)  # after the frequencies, which read every match
+        if shared is None:
+            hits, facets, total = self._results(conn, plan, query, score, counted=True)
+            telehealth = self._telehealth(conn, plan, query, score, state) if state else []
+            shared = _Shared(facets, total, tuple(telehealth))
+            if key:
+                self._shared.put(key, shared)
+        elif plan.point and query.sort == "distance":
+            hits = self._nearest_page(conn, plan, query)
+        else:
+            hits, _, _ = self._results(conn, plan, query, score, counted=False)
+        return SearchPage(
+            query=query,
+            hits=hits,
+            total=shared.total,
+            telehealth=list(shared.telehealth),
+            facets={name: dict(sorted(shared.facets[name].items())) for name in FILTERS},
+        )
+
+    @staticmethod
+    def _shared_key(stats: _Stats, plan: _Plan, query: SearchQuery) -> tuple | None:
+        """What the facets, total and telehealth programs of a search depend on.
+
+        Not the page or the sort: they count, or (telehealth) order by their own
+        rule, every match of the text, place and filters. Counting them reads every
+        match (every document, without text or place), the costliest part of a
+        search at 100k, so every further page or sort of a search skips it. None
+        when the stats row is missing: then nothing is kept.
         """
-        rows = conn.execute(text(page_sql), sql.params).all()
-        total = rows[0].total if rows else conn.execute(text(count_sql), sql.params).scalar()
+        if stats.generation is None:
+            return None
+        place = query.location
+        return (
+            stats.generation,
+            plan.text_key,
+            (place.lat, place.lng, place.state, query.radius) if place is not None else None,
+            tuple(tuple(sorted(getattr(query, name))) for name in FILTERS),
+            query.max_price,
+        )
+
+    def _results(
+        self, conn: Connection, plan: _Plan, query: SearchQuery, score: str, counted: bool
+    ) -> tuple[list[Hit], dict[str, dict[str, int]], int]:
+        """The page, and when `counted` the facets and total, in one statement.
+
+        `space` holds the documents matching the text and the place, each with a flag
+        per filter: the page and the total take those passing every filter, and the
+        facets count, per code, those passing every *other* filter (the price limit
+        belongs to the modality filter when modalities are chosen, so a modality's
+        count uses that modality's own price). Referenced more than once, `space` is
+        computed once. Referenced once (the page alone) without a place, the planner
+        folds it into the page's query and can use the filters' indexes; with a
+        place it stays MATERIALIZED, so the radius (GiST) bounds the work instead of
+        a filter's index intersected with it, which reads tens of thousands of
+        postings at 100k documents for a common code.
+        """
+        parts = [self._page_part(plan, query)]
+        if counted:
+            parts += self._facet_parts(plan)
+            parts.append(
+                f"SELECT 'total', NULL, NULL, count(*), NULL, NULL, NULL "
+                f"FROM space s WHERE {plan.passing}"
+            )
+        ctes = [
+            f"space AS {'MATERIALIZED ' if plan.point else ''}"
+            f"({self._space(plan, query, score, counted)})"
+        ]
+        if plan.point and query.sort == "distance":
+            ctes.append(self._nearest(plan, query))
+        statement = f"WITH {', '.join(ctes)} " + " UNION ALL ".join(parts)
+        rows = []
         facets: dict[str, dict[str, int]] = {name: {} for name in FILTERS}
-        for facet, code, n in conn.execute(text(facets_sql), sql.params):
-            facets[facet][code] = n
-        telehealth: list[Hit] = []
-        if with_telehealth:
-            # Programs licensed in the searched state that are not already results.
-            telehealth_sql = f"""
-                SELECT d.clinic_id, {score} AS score, {lowest} AS lowest
-                FROM {TABLE} d
-                WHERE {matching} AND d.telehealth
-                  AND d.states_served @> CAST({state} AS text[])
-                  AND NOT COALESCE({near}, FALSE)
-                ORDER BY score DESC, lowest ASC NULLS LAST, d.clinic_id
-                LIMIT {TELEHEALTH_LIMIT}
-            """
-            telehealth = [
-                Hit(row.clinic_id, None, float(row.score) if query.q else None)
-                for row in conn.execute(text(telehealth_sql), sql.params)
-            ]
+        total = 0
+        for row in conn.execute(text(statement), plan.sql.params):
+            if row.part == "page":
+                rows.append(row)
+            elif row.part == "facet":
+                facets[row.facet][row.code] = int(row.n)
+            else:
+                total = int(row.n)
         hits = [
             Hit(
                 row.clinic_id,
                 float(row.distance) if row.distance is not None else None,
                 float(row.score) if row.score is not None else None,
             )
-            for row in rows
+            for row in sorted(rows, key=lambda row: row.n)
         ]
-        return SearchPage(
-            query=query,
-            hits=hits,
-            total=int(total or 0),
-            telehealth=telehealth,
-            facets={name: dict(sorted(counts.items())) for name, counts in facets.items()},
+        return hits, facets, total
+
+    @staticmethod
+    def _space(plan: _Plan, query: SearchQuery, score: str, counted: bool) -> str:
+        """The matches of the text and place, with what the page (and facets) read."""
+        columns = ["d.clinic_id", "d.geog", "d.verified_ordinal"]
+        if counted or query.sort == "price":
+            columns.append("d.prices")
+        if counted:
+            columns += [f"d.{name}" for name in FILTERS]
+        columns.append(
+            f"{score if query.sort == 'relevance' else 'NULL::double precision'} AS score"
         )
+        columns.append(f"{plan.priced} AS priced")
+        columns += [f"{expr} AS f_{name}" for name, expr in plan.flags.items()]
+        return f"SELECT {', '.join(columns)} FROM {TABLE} d WHERE {plan.text} AND {plan.near}"
+
+    @staticmethod
+    def _nearest(plan: _Plan, query: SearchQuery) -> str:
+        """How far (on the sphere) the page's last row can be: a bound for the page.
+
+        The exact (spheroid) distance costs about 1.3 us a row, and a search of 500
+        miles around New York has 25k rows in its radius; `<->` (on the sphere)
+        about 0.3 us. If K = offset + limit passing rows lie within D on the sphere,
+        the first K by exact distance all lie within D x SPHERE_SLACK on it (see the
+        constants; with a metre for rounding), and only the rows within that bound
+        get their exact distance. With fewer than K passing rows the bound is the
+        farthest of them, so every row stays in.
+        """
+        k = plan.sql.bind(query.page * query.per_page, "k")
+        return (
+            f"nearest AS (SELECT max(n.ds) * {SPHERE_SLACK} + 1 AS bound FROM ("
+            f"SELECT s.geog <-> {plan.point} AS ds FROM space s WHERE {plan.passing} "
+            f"ORDER BY ds LIMIT {k}) n)"
+        )
+
+    @staticmethod
+    def _nearest_page(conn: Connection, plan: _Plan, query: SearchQuery) -> list[Hit]:
+        """A page by distance without reading every row in the radius (facets known).
+
+        First the K = offset + limit nearest passing rows on the sphere, by the GiST
+        index's KNN order (it stops after K), among those surely in the radius
+        (within SPHERE_INSIDE x r on the sphere: a subset of the results). If there
+        are K of them, the results' first K by exact distance lie within their
+        farthest x SPHERE_SLACK on the sphere, as in `_nearest`; if not, within
+        SPHERE_OUTSIDE x r. Then only the rows within that bound get their exact
+        distance. The plain `&&` with `_ST_Expand` (what ST_DWithin's index
+        condition is made of) gives the planner a fair row estimate; ST_DWithin's
+        own estimate is a few rows, for which it would read the whole radius and
+        sort it. 500 miles around New York, page 8: 12 ms instead of 65.
+        """
+        sql = plan.sql
+        k = sql.bind(query.page * query.per_page, "k")
+        limit = sql.bind(query.per_page, "l")
+        offset = sql.bind((query.page - 1) * query.per_page, "o")
+        radius = f"CAST({plan.radius} AS double precision)"
+        matching = " AND ".join([plan.text, plan.priced, *plan.flags.values()])
+        statement = f"""
+            WITH nearest AS (
+                SELECT CASE WHEN count(*) < {k} THEN {radius} * {SPHERE_OUTSIDE}
+                            ELSE max(n.ds) * {SPHERE_SLACK} END + 1 AS bound
+                FROM (
+                    SELECT d.geog <-> {plan.point} AS ds FROM {TABLE} d
+                    WHERE d.in_person AND d.geog && _ST_Expand({plan.point}, {radius})
+                      AND (d.geog <-> {plan.point}) <= {radius} * {SPHERE_INSIDE}
+                      AND {matching}
+                    ORDER BY d.geog <-> {plan.point} LIMIT {k}
+                ) n
+            )
+            SELECT d.clinic_id, {plan.distance("d")} AS distance
+            FROM {TABLE} d
+            WHERE {plan.near} AND {matching}
+              AND ST_DWithin(d.geog, {plan.point}, (SELECT bound FROM nearest), false)
+            ORDER BY distance, d.clinic_id LIMIT {limit} OFFSET {offset}
+        """
+        return [
+            Hit(row.clinic_id, float(row.distance), None)
+            for row in conn.execute(text(statement), sql.params)
+        ]
+
+    @staticmethod
+    def _page_part(plan: _Plan, query: SearchQuery) -> str:
+        """The page's rows out of `space`, numbered in order.
+
+        The outer row_number orders them again (at most 50): a UNION ALL promises
+        no order of its own.
+        """
+        sql = plan.sql
+        keys = {
+            "distance": [("distance", ""), ("clinic_id", "")],
+            "relevance": [("score", " DESC"), ("clinic_id", "")],
+            "price": [("lowest", " ASC NULLS LAST"), ("clinic_id", "")],
+            "recent": [("verified_ordinal", " DESC"), ("clinic_id", "")],
+        }[query.sort]
+        lowest = plan.lowest("s") if query.sort == "price" else "NULL::integer"
+        where = plan.passing
+        if plan.point and query.sort == "distance":
+            where += f" AND (s.geog <-> {plan.point}) <= (SELECT bound FROM nearest)"
+        limit = sql.bind(query.per_page, "l")
+        offset = sql.bind((query.page - 1) * query.per_page, "o")
+        return f"""
+            SELECT 'page' AS part, NULL::text AS facet, NULL::text AS code,
+                   row_number() OVER (ORDER BY {", ".join(f"p.{k}{o}" for k, o in keys)}) AS n,
+                   p.clinic_id, p.distance, p.score
+            FROM (
+                SELECT s.clinic_id, {plan.distance("s")} AS distance, s.score,
+                       {lowest} AS lowest, s.verified_ordinal
+                FROM space s WHERE {where}
+                ORDER BY {", ".join(f"{k}{o}" for k, o in keys)} LIMIT {limit} OFFSET {offset}
+            ) p
+            """
+
+    @staticmethod
+    def _facet_parts(plan: _Plan) -> list[str]:
+        """Per filter, every code present in `space` with the count of its rows that
+        pass the other filters (zero counts included, as codes present)."""
+        parts = []
+        for name in FILTERS:
+            conditions = [f"t.f_{other}" for other in plan.flags if other != name]
+            if name == "modality" and plan.max_price is not None:
+                conditions.append(f"(t.prices ->> t.code)::integer <= {plan.max_price}")
+            elif plan.max_price is not None:
+                conditions.append("t.priced")
+            condition = " AND ".join(conditions) or "TRUE"
+            # unnest in the select list (ProjectSet) rather than LATERAL: no
+            # function scan, with its own tuplestore, per row.
+            parts.append(
+                f"SELECT 'facet', '{name}', t.code, count(*) FILTER (WHERE {condition}), "
+                f"NULL, NULL, NULL "
+                f"FROM (SELECT unnest(s.{name}) AS code, s.* FROM space s) t GROUP BY t.code"
+            )
+        return parts
+
+    @staticmethod
+    def _telehealth(
+        conn: Connection, plan: _Plan, query: SearchQuery, score: str, state: str
+    ) -> list[Hit]:
+        """Programs licensed in the searched state that are not already results.
+
+        The OFFSET 0 subquery keeps the planner to the state's programs (a few
+        thousand at most, by the states_served index) instead of intersecting them
+        with the text's or a filter's index, which at 100k documents reads tens of
+        thousands of postings for a common word or code.
+        """
+        filters = "".join(f" AND {expr}" for expr in plan.flags.values())
+        statement = f"""
+            SELECT d.clinic_id, {score} AS score, {plan.lowest("d")} AS lowest
+            FROM (
+                SELECT * FROM {TABLE} t
+                WHERE t.telehealth AND t.states_served @> CAST({state} AS text[])
+                OFFSET 0
+            ) d
+            WHERE {plan.text} AND {plan.priced}{filters}
+              AND NOT COALESCE({plan.near}, FALSE)
+            ORDER BY score DESC, lowest ASC NULLS LAST, d.clinic_id
+            LIMIT {TELEHEALTH_LIMIT}
+        """
+        return [
+            Hit(row.clinic_id, None, float(row.score) if query.q else None)
+            for row in conn.execute(text(statement), plan.sql.params)
+        ]
