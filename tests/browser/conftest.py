@@ -221,6 +221,31 @@ class _LiveRequestHandler(WSGIRequestHandler):
             super().log_request(code, size)
 
 
+def _closing_responses(app: Any) -> Any:
+    """The app, with each response closed as soon as its last chunk is sent.
+
+    Werkzeug's server closes a response only after draining the request socket, and
+    a connection the browser resets meanwhile (it drops an asset it no longer needs
+    when it navigates on) raises there first: the static file stays open until the
+    garbage collector finds it, which the suite's ResourceWarning check reports in
+    whichever test is running then.
+    """
+
+    def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+        response = app(environ, start_response)
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from response
+            finally:
+                if hasattr(response, "close"):
+                    response.close()
+
+        return chunks()
+
+    return wsgi
+
+
 @pytest.fixture
 def live_demo_records(demo_records: list[dict]) -> list[dict]:
     """The demo clinics a live server loads; override in a module for another slice."""
@@ -244,7 +269,9 @@ def live_server(tmp_path: Path, live_demo_records: list[dict]) -> Iterator[LiveS
     class Handler(_LiveRequestHandler):
         threads = handlers
 
-    server = make_server("127.0.0.1", 0, app, threaded=True, request_handler=Handler)
+    server = make_server(
+        "127.0.0.1", 0, _closing_responses(app), threaded=True, request_handler=Handler
+    )
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
     live = LiveServer(
