@@ -96,10 +96,7 @@ def rate_limit_storage(value: str | None) -> str:
 
 def trusted_proxies(value: Any) -> int:
     """Check TRUSTED_PROXIES: how many reverse proxies in front of the app (0 to 5)."""
-    text = str(value if value is not None else "").strip() or "0"
-    if not text.isdigit() or int(text) > 5:
-        raise ValueError(f"TRUSTED_PROXIES must be a whole number from 0 to 5, not {text!r}")
-    return int(text)
+    return _number("TRUSTED_PROXIES", str(value if value is not None else "").strip() or "0", 0, 5)
 
 
 def _number(name: str, value: Any, low: int, high: int) -> int:

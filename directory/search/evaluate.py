@@ -123,10 +123,12 @@ class RowTable:
         )
 
 
-def mask_of(size: int, docnums: Iterable[int]) -> Mask:
-    """A mask with these document numbers set."""
+def mask_of(size: int, docnums: Index | Iterable[int]) -> Mask:
+    """A mask with these document numbers (an index array, or any iterable) set."""
     mask = np.zeros(size, dtype=bool)
-    mask[np.fromiter(docnums, dtype=np.int64)] = True
+    if not isinstance(docnums, np.ndarray):
+        docnums = np.fromiter(docnums, dtype=np.int64)
+    mask[docnums] = True
     return mask
 
 
@@ -254,11 +256,9 @@ class Evaluator:
             if self.exact(int(docnums[i])) > radius:
                 inside[i] = False
         docnums = docnums[inside]
-        mask = np.zeros(table.size, dtype=bool)
-        mask[docnums] = True
         estimate = np.full(table.size, np.inf)
         estimate[docnums] = estimates[inside]
-        return _Near(mask, estimate)
+        return _Near(mask_of(table.size, docnums), estimate)
 
     def exact(self, docnum: int) -> float:
         """Geodesic miles from the searched place, computed once per coordinate pair

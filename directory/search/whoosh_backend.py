@@ -48,6 +48,7 @@ T = TypeVar("T")
 FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
 WRITE_LOCK_TIMEOUT = 30.0
+WRITE_LOCK_RETRY = 0.05  # seconds between attempts to take another process's lock
 OPEN_RETRIES = 20
 # Text terms whose masks a generation keeps (one byte a document each: 256 terms
 # hold 25 MB at 100k listings); patients reuse a small vocabulary, so this is
@@ -154,9 +155,8 @@ class _Generation:
     def mask(self, query: Query) -> Mask:
         """The live documents matching a term (read a block at a time) or a phrase."""
         if isinstance(query, Term):
-            found = np.zeros(self.table.size, dtype=bool)
-            found[term_docnums(self.searcher, query.fieldname, query.text)] = True
-            return found & self.table.live
+            found = term_docnums(self.searcher, query.fieldname, query.text)
+            return mask_of(self.table.size, found) & self.table.live
         return mask_of(self.table.size, self.searcher.docs_for_query(query))
 
 
@@ -197,7 +197,9 @@ class WhooshBackend(SearchBackend):
     def _writer(self, ix: whoosh_index.Index, **options: object) -> writing.IndexWriter:
         """A writer that waits for another process's writer instead of failing, and
         writes plain segment files (see the module docstring)."""
-        return ix.writer(timeout=WRITE_LOCK_TIMEOUT, delay=0.05, compound=False, **options)
+        return ix.writer(
+            timeout=WRITE_LOCK_TIMEOUT, delay=WRITE_LOCK_RETRY, compound=False, **options
+        )
 
     def index(self, documents: Iterable[ClinicDocument]) -> None:
         ix = self._open()
@@ -239,7 +241,7 @@ class WhooshBackend(SearchBackend):
         # `refresh`): a refresh committed meanwhile must not be overwritten by rows
         # read before it. Reading the first rows tells which writer to use.
         lock = ix.lock("WRITELOCK")
-        if not try_for(lock.acquire, timeout=WRITE_LOCK_TIMEOUT, delay=0.05):
+        if not try_for(lock.acquire, timeout=WRITE_LOCK_TIMEOUT, delay=WRITE_LOCK_RETRY):
             raise writing.LockError("the search index is locked by another writer")
         try:
             pending = iter(documents)
