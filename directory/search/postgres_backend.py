@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from whoosh.analysis import STOP_WORDS
 from .backend import Hit, SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .evaluate import TELEHEALTH_LIMIT
+from .memo import Memo
 from .query import FILTERS, SearchQuery
 from .synonyms import annotate, expand, group_token, words
 
@@ -171,37 +170,6 @@ class _Sql:
         return f":{name}"
 
 
-class _Memo:
-    """A bounded map, least recently used entry dropped first; safe across threads.
-
-    Keys begin with the index generation they were computed at, so an entry is
-    only ever found by a search that reads the same index contents.
-    """
-
-    def __init__(self, size: int):
-        self._size = size
-        self._entries: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple) -> Any:
-        with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
 @dataclass(frozen=True)
 class _Shared:
     """What every page and sort of one search share (see `PostgresBackend._shared_key`)."""
@@ -266,8 +234,8 @@ class PostgresBackend(SearchBackend):
     def __init__(self, engine: Callable[[], Engine]):
         # The engine is looked up per call: Flask-SQLAlchemy binds it to the app context.
         self._engine = engine
-        self._frequencies = _Memo(FREQUENCY_CACHE)
-        self._shared = _Memo(SHARED_CACHE)
+        self._frequencies = Memo(FREQUENCY_CACHE)
+        self._shared = Memo(SHARED_CACHE)
 
     # -- storage ------------------------------------------------------------------
     @contextmanager

@@ -19,7 +19,6 @@ import math
 import threading
 import time
 import weakref
-from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import chain, islice
@@ -39,6 +38,7 @@ from whoosh.util.filelock import try_for
 from .backend import SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .evaluate import Evaluator, Mask, Row, RowTable, mask_of
+from .memo import Memo
 from .query import FILTERS, SearchQuery
 from .synonyms import annotate, expand, group_token, words
 from .whoosh_postings import term_docnums
@@ -149,7 +149,7 @@ class _Generation:
     serial: int  # counts the generations this process opened: never reused
     postings: dict[tuple[str, str], Mask] = field(default_factory=dict)
     # (query type, query text) -> mask of matching documents, for text query leaves
-    terms: OrderedDict[tuple[str, str], Mask] = field(default_factory=OrderedDict)
+    terms: Memo = field(default_factory=lambda: Memo(TERM_CACHE_SIZE))
     codes: dict[str, list[str]] = field(default_factory=dict)
 
     def mask(self, query: Query) -> Mask:
@@ -351,16 +351,10 @@ class WhooshBackend(SearchBackend):
             combine = np.logical_and if isinstance(query, And) else np.logical_or
             return combine.reduce(parts) if len(parts) > 1 else parts[0]
         key = (type(query).__name__, str(query))  # a term or a phrase in one field
-        terms = generation.terms
-        with self._lock:
-            if key in terms:
-                terms.move_to_end(key)
-                return terms[key]
-        found = generation.mask(query)
-        with self._lock:
-            terms[key] = found
-            while len(terms) > TERM_CACHE_SIZE:
-                terms.popitem(last=False)
+        found = generation.terms.get(key)
+        if found is None:
+            found = generation.mask(query)
+            generation.terms.put(key, found)
         return found
 
     def _scores(self, generation: _Generation, query: Query, docnums: np.ndarray) -> np.ndarray:
