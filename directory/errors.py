@@ -37,15 +37,19 @@ def register(app: Flask) -> None:
             if status == 503 and error.description != ServiceUnavailable.description
             else FRIENDLY.get(status, error.description or error.name)
         )
+        # Keep what the exception says about retrying (a 503's Retry-After, a 429's).
+        headers = {k: v for k, v in error.get_headers() if k == "Retry-After"}
         if _wants_json():
             response = jsonify({"error": {"field": None, "message": message}})
             response.status_code = status
+            response.headers.update(headers)
             return response
         if not _can_build_urls():
             # The request was refused before routing (an untrusted Host header): the
             # page's links cannot be built, so answer in plain text.
-            return message, status, {"Content-Type": "text/plain; charset=utf-8"}
-        return render_template("error.html", status=status, message=message), status
+            headers["Content-Type"] = "text/plain; charset=utf-8"
+            return message, status, headers
+        return render_template("error.html", status=status, message=message), status, headers
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
