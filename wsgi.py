@@ -5,7 +5,10 @@ import gc
 from directory import create_app
 from directory.geo import get_gazetteer
 
-app = create_app()
+try:
+    app = create_app()
+except ValueError as exc:  # a setting config.py refuses (SITE_URL unset, ...): say which
+    raise SystemExit(f"Not starting: {exc}") from None
 
 # The gazetteer (42,000 ZIP codes and their places) lives as long as the process.
 # Built here rather than by the first search, then moved out of the garbage

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from flask.helpers import get_debug_flag
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
 
@@ -94,6 +96,55 @@ def rate_limit_storage(value: str | None) -> str:
     return url
 
 
+def site_url(value: str | None) -> str:
+    """Check SITE_URL: `http(s)://host[:port]`, nothing after but "/"; kept without the slash.
+
+    Every link in a mail is built from it, never from a request's Host header, so a
+    stranger cannot have a password-reset mail point at their own site.
+    """
+    url = (value or "").strip()
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    try:
+        port_ok = parts.port is None or parts.port > 0
+    except ValueError:  # not a number, or above 65535
+        port_ok = False
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or not port_ok
+        or not re.fullmatch(r"[A-Za-z0-9.:\[\]-]+", parts.netloc)  # no user@, no spaces
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or url.endswith(("?", "#"))
+    ):
+        raise ValueError(
+            "SITE_URL must be the site's address, http(s)://host[:port] with no path, "
+            f"such as https://directory.example.org, not {url!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def _site_url_or_stand_in(config: dict[str, Any]) -> str:
+    """SITE_URL, or for tests and debug runs a stand-in; production refuses to start.
+
+    The stand-in is SERVER_NAME when one is set (tests), else the address
+    `flask run` serves on by default.
+    """
+    url = site_url(config.get("SITE_URL"))
+    if url:
+        return url
+    if not (config.get("TESTING") or config.get("DEBUG") or get_debug_flag()):
+        raise ValueError(
+            "SITE_URL is not set: mailed links (verification, password reset) are built "
+            "from it, never from the request's Host header. Set it to the address people "
+            "use, such as SITE_URL=https://directory.example.org"
+        )
+    return site_url(f"http://{config.get('SERVER_NAME') or '127.0.0.1:5000'}")
+
+
 def trusted_proxies(value: Any) -> int:
     """Check TRUSTED_PROXIES: how many reverse proxies in front of the app (0 to 5)."""
     return _number("TRUSTED_PROXIES", str(value if value is not None else "").strip() or "0", 0, 5)
@@ -128,6 +179,9 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance / "search-index")),
         "DEMO_DATA": _bool(os.environ.get("DEMO_DATA"), default=True),
         "SITE_NAME": os.environ.get("SITE_NAME", "Ketamine Clinic Directory"),
+        # The address people reach the site at (https://directory.example.org): every
+        # mailed link starts with it. Required unless testing or debugging.
+        "SITE_URL": os.environ.get("SITE_URL", ""),
         "DEFAULT_RADIUS_MILES": 50,
         # Cookies are Secure by default; `make run` on plain http://127.0.0.1 sets
         # SECURE_COOKIES=0 so forms work locally.
@@ -157,9 +211,10 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         "TRUSTED_PROXIES": os.environ.get("TRUSTED_PROXIES", "0"),
         "PAGE_CACHE_MB": os.environ.get("PAGE_CACHE_MB", "16"),
         "PAGE_CACHE_SECONDS": os.environ.get("PAGE_CACHE_SECONDS", "60"),
-        # Host names this site answers to (comma-separated). Mailed links (sign-up,
-        # password reset) are built from the Host header, so production should list its
-        # names: any other Host gets a 400 instead of a poisoned link. Unset: any host.
+        # Host names this site answers to (comma-separated); any other Host header gets
+        # a 400. Mailed links never use the Host header (they start with SITE_URL), but
+        # pages' own absolute links (the API's, structured data) do, so production
+        # should list its names. Unset: any host.
         "TRUSTED_HOSTS": _hosts(os.environ.get("TRUSTED_HOSTS")),
         # Map images: empty (the default) loads none, so no page ever contacts another
         # server; the CSP's img-src allows exactly the origin(s) of this template.
@@ -170,6 +225,7 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
     config["MAP_TILE_URL"] = tile_url(config.get("MAP_TILE_URL"))
     config["RATE_LIMIT_STORAGE"] = rate_limit_storage(config.get("RATE_LIMIT_STORAGE"))
     config["TRUSTED_PROXIES"] = trusted_proxies(config.get("TRUSTED_PROXIES"))
+    config["SITE_URL"] = _site_url_or_stand_in(config)
     config["PAGE_CACHE_MB"] = _number("PAGE_CACHE_MB", config.get("PAGE_CACHE_MB"), 0, 4096)
     config["PAGE_CACHE_SECONDS"] = _number(
         "PAGE_CACHE_SECONDS", config.get("PAGE_CACHE_SECONDS"), 1, 86_400

@@ -7,7 +7,8 @@ switches to real delivery without touching any caller.
 
 Mails can hold sign-in secrets (reset links), so outbox files are private to the
 user running the app and each is written in one step (temp file + rename): a
-reader never sees half a message.
+reader never sees half a message. Their links come from `external_url`, which
+starts every link with SITE_URL, never with the Host header of a request.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, current_app
 
@@ -42,6 +44,19 @@ def send_mail(to: str, subject: str, body: str) -> None:
         _send_smtp(message)
     else:
         _write_outbox(message, outbox_dir(current_app))
+
+
+def external_url(endpoint: str, **values: Any) -> str:
+    """An absolute link to `endpoint` on SITE_URL, the same inside a request or outside.
+
+    Built with the app's own URL map bound to SITE_URL, so whatever Host header (or
+    X-Forwarded-Host) a request carried, a mailed link points at this site.
+    """
+    app = current_app._get_current_object()
+    site = urlsplit(app.config["SITE_URL"])
+    app.inject_url_defaults(endpoint, values)
+    adapter = app.url_map.bind(site.netloc, script_name="/", url_scheme=site.scheme)
+    return adapter.build(endpoint, values, force_external=True)
 
 
 def build_message(to: str, subject: str, body: str) -> EmailMessage:

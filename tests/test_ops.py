@@ -256,6 +256,7 @@ def test_import_refuses_an_unmigrated_database(tmp_path, exported):
     app = create_app(
         {
             "SECRET_KEY": "test-secret-key",
+            "SITE_URL": "https://directory.test",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'blank.sqlite'}",
             "SEARCH_INDEX_DIR": str(tmp_path / "index"),
         },

@@ -195,7 +195,7 @@ def test_a_bad_proxy_count_is_refused(tmp_path, setting):
 def test_storage_defaults_to_the_database(tmp_path, monkeypatch):
     monkeypatch.delenv("RATE_LIMIT_STORAGE", raising=False)
     monkeypatch.delenv("TRUSTED_PROXIES", raising=False)
-    config = load_config(tmp_path, SECRET_KEY="x")
+    config = load_config(tmp_path, SECRET_KEY="x", TESTING=True)
     assert config["RATE_LIMIT_STORAGE"] == "database" and config["TRUSTED_PROXIES"] == 0
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from flask import Response, after_this_request, current_app, has_request_context, url_for
+from flask import Response, after_this_request, current_app, has_request_context
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -297,7 +297,7 @@ def _site() -> str:
 
 
 def _verification_mail(user: User) -> tuple[str, str]:
-    link = url_for("account.verify_email", token=tokens.make_verify_token(user), _external=True)
+    link = mail.external_url("account.verify_email", token=tokens.make_verify_token(user))
     return (
         f"Confirm your email address for {_site()}",
         f"Hello,\n\n"
@@ -309,8 +309,8 @@ def _verification_mail(user: User) -> tuple[str, str]:
 
 
 def _already_registered_mail(email: str) -> tuple[str, str]:
-    sign_in = url_for("account.sign_in", _external=True)
-    reset = url_for("account.reset_request", _external=True)
+    sign_in = mail.external_url("account.sign_in")
+    reset = mail.external_url("account.reset_request")
     return (
         f"Someone tried to sign up with your email on {_site()}",
         f"Hello,\n\n"
@@ -324,7 +324,7 @@ def _already_registered_mail(email: str) -> tuple[str, str]:
 
 
 def _reset_mail(user: User) -> tuple[str, str]:
-    link = url_for("account.reset_password", token=tokens.make_reset_token(user), _external=True)
+    link = mail.external_url("account.reset_password", token=tokens.make_reset_token(user))
     return (
         f"Reset your password for {_site()}",
         f"Hello,\n\n"

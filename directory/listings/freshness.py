@@ -50,8 +50,11 @@ def _reminded_recently(clinic: Clinic, since: datetime) -> bool:
 
 
 def send_reminders(today: date | None = None) -> int:
-    """Mail the owners of stale listings; return how many mails were sent."""
-    from ..mail import send_mail
+    """Mail the owners of stale listings; return how many mails were sent.
+
+    Runs from the CLI, outside any request: the link starts with SITE_URL.
+    """
+    from ..mail import external_url, send_mail
 
     now = datetime.now(UTC)
     sent = 0
@@ -60,13 +63,14 @@ def send_reminders(today: date | None = None) -> int:
         if not owners or _reminded_recently(clinic, now - timedelta(days=REMIND_EVERY_DAYS)):
             continue
         since = clinic.last_verified_at.isoformat() if clinic.last_verified_at else "never"
+        link = external_url("admin_my_listings.listing", clinic_id=clinic.id)
         for ownership in owners:
             send_mail(
                 ownership.user.email,
                 f"Is your listing still accurate? {clinic.name}",
                 f"Hello,\n\nPatients see that {clinic.name} has not been verified since "
                 f"{since}. Please sign in, check your prices, insurers and hours, and press "
-                f"'Still accurate' (or submit changes).\n\n"
+                f"'Still accurate' (or submit changes):\n\n{link}\n\n"
                 f"{current_app.config.get('SITE_NAME', 'Ketamine Clinic Directory')}\n",
             )
             sent += 1

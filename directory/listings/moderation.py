@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -339,14 +339,14 @@ def _decide(
 
 
 def _decision_body(revision: Revision, outcome: str) -> str:
+    """The decision mail's text; its link starts with SITE_URL, in a request or the CLI."""
+    from ..mail import external_url
+
     name = revision.clinic.name if revision.clinic else "your listing"
-    try:
-        link = url_for("admin.index", _external=True)
-    except Exception:  # outside a request (CLI), links are not essential
-        link = ""
+    link = external_url("admin.index")
     return (
         f"Hello,\n\nYour {revision.kind} submission for {name} {outcome}\n\n"
-        f"{'See it in your admin: ' + link if link else ''}\n\n"
+        f"See it in your admin: {link}\n\n"
         f"{current_app.config.get('SITE_NAME', 'Ketamine Clinic Directory')}\n"
     )
 

@@ -18,8 +18,8 @@ Fixtures
     A fresh app (own SQLite database made by the migrations, own Whoosh index, own
     mail outbox, all under tmp_path) served by werkzeug on 127.0.0.1:<free port> in a
     background thread, with the vocabularies and `live_demo_records` loaded and
-    indexed. Plain http, so session cookies are not `Secure`; no SERVER_NAME, so
-    the links the app builds (mails included) point at this server. CSRF stays on.
+    indexed. Plain http, so session cookies are not `Secure`; SITE_URL is the
+    server's address, so the links in mails point at it. CSRF stays on.
     `.url` base URL without a trailing slash, `.app` the Flask app (read the database
     in `with live_server.app.app_context():`), `.outbox()` every mail sent so far,
     `.wait_for_mail(to)` the next mail to an address (mail is written after the
@@ -194,7 +194,8 @@ def live_config(workdir: Path) -> dict[str, Any]:
         # Plain http on loopback: Secure cookies would never be sent back.
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
-        # No SERVER_NAME: links (and mails) use the host the browser asked for.
+        # No SERVER_NAME: pages answer whatever host the browser asked for. Mailed
+        # links start with SITE_URL, set to the server's address once it listens.
     }
 
 
@@ -272,11 +273,11 @@ def live_server(tmp_path: Path, live_demo_records: list[dict]) -> Iterator[LiveS
     server = make_server(
         "127.0.0.1", 0, _closing_responses(app), threaded=True, request_handler=Handler
     )
+    url = f"http://127.0.0.1:{server.server_port}"
+    app.config["SITE_URL"] = url
     thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
     thread.start()
-    live = LiveServer(
-        url=f"http://127.0.0.1:{server.server_port}", app=app, server=server, thread=thread
-    )
+    live = LiveServer(url=url, app=app, server=server, thread=thread)
     try:
         yield live
     finally:

@@ -73,7 +73,7 @@ def test_clinic_claims_listing_and_changes_price_through_moderation(
     # 2. It confirms its address with the link from the mail (the outbox .eml file).
     mail = live_server.wait_for_mail(WORK_EMAIL)
     (link,) = [u for u in mail_links(mail) if "/account/verify/" in u]
-    assert link.startswith(live_server.url + "/"), link  # built for the host the browser used
+    assert link.startswith(live_server.url + "/"), link  # built from SITE_URL
     clinic_page.goto(urlsplit(link).path)
     expect(clinic_page.get_by_role("heading", name="Email address confirmed")).to_be_visible()
     with app.app_context():
