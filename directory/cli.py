@@ -15,7 +15,7 @@ from flask_migrate import upgrade
 from .listings import demo, freshness
 from .listings.vocabulary import load_vocabularies
 from .ops.cli import register as register_ops
-from .search import sync
+from .search import IndexBusy, get_backend, sync
 
 search_cli = AppGroup("search", help="Maintain the search index.")
 seed_cli = AppGroup("seed", help="Load vocabularies and demo data.")
@@ -47,15 +47,27 @@ def seed_demo() -> None:
 
 @search_cli.command("reindex")
 def search_reindex() -> None:
-    """Rebuild the whole index from the published rows."""
+    """Rebuild the whole index from the published rows, into a fresh folder."""
     started = time.perf_counter()
-    count = sync.rebuild()
+    try:
+        count = sync.rebuild()
+    except IndexBusy:
+        raise click.ClickException(
+            "Another process is writing the search index and did not finish within ten "
+            "minutes. Try again when it is done."
+        ) from None
     click.echo(f"Indexed {count} published clinics in {time.perf_counter() - started:.1f} s")
 
 
 @search_cli.command("verify")
 def search_verify() -> None:
-    """Report drift between the index and the database; exit 1 when there is any."""
+    """Check the index files and compare the index with the database; exit 1 on any problem."""
+    problems = get_backend().check()
+    if problems:
+        for problem in problems:
+            click.echo(f"Damaged: {problem}.")
+        click.echo("Run `flask search reindex` to rebuild it (the site also repairs it itself).")
+        sys.exit(1)
     drift = sync.verify()
     if drift.clean:
         click.echo("Index matches the database.")
@@ -87,8 +99,9 @@ def register(app: Flask) -> None:
         want_demo = app.config["DEMO_DATA"] if demo_flag is None else demo_flag
         if want_demo and demo.clinic_count() == 0:
             click.echo(f"Loaded {demo.load_demo()} demo clinics (fictional).")
-        drift = sync.verify()
-        if not drift.clean:
+        problems = get_backend().check()
+        if problems or not sync.verify().clean:
             count = sync.rebuild()
-            click.echo(f"Search index rebuilt: {count} published clinics.")
+            reason = "it was damaged" if problems else "it did not match the database"
+            click.echo(f"Search index rebuilt ({reason}): {count} published clinics.")
         click.echo("Ready.")

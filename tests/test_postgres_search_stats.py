@@ -52,7 +52,7 @@ def _answer(backend, query: SearchQuery) -> tuple:
 
 
 def _fresh() -> PostgresBackend:
-    return PostgresBackend(lambda: db.engine)
+    return PostgresBackend(lambda: db.session.connection())
 
 
 QUERIES = [

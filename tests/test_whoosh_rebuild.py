@@ -36,7 +36,7 @@ def test_parallel_rebuild_indexes_what_a_serial_one_does(whoosh_demo_app, tmp_pa
         count = serial.rebuild(sync.published_documents())
         assert parallel.rebuild(sync.published_documents()) == count
         assert count > 100
-        with parallel._open().searcher() as searcher:
+        with parallel._open()[1].searcher() as searcher:
             assert len(searcher.subsearchers or []) >= 2, "expected one segment per child"
         assert parallel.fingerprints() == serial.fingerprints()
         vocabularies = vocabulary_names()

@@ -1,6 +1,7 @@
 """Answer a patient's search: parse the query string, ask the backend, load the rows.
 
-HTML and JSON views both call `find`, so they cannot drift apart.
+HTML and JSON views both call `find`, so they cannot drift apart. A damaged index
+answers `SearchUnavailable` (503, Retry-After) while it is rebuilt.
 """
 
 from __future__ import annotations
@@ -9,9 +10,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from flask import current_app
+
 from ..geo import get_gazetteer
 from ..models import Clinic
-from ..search import SearchPage, SearchQuery, get_backend, parse_search_query
+from ..search import IndexDamaged, SearchPage, SearchQuery, get_backend, healing, parse_search_query
 from .catalog import clinics_by_ids
 from .vocabulary import vocabulary_names
 
@@ -53,7 +56,11 @@ def find(
     """
     vocabularies = vocabulary_names()
     query = parse(args, vocabularies)
-    page = get_backend().search(query)
+    try:
+        page = get_backend().search(query)
+    except IndexDamaged as exc:
+        healing.report_damage(current_app._get_current_object(), exc.where)  # type: ignore[attr-defined]
+        raise healing.SearchUnavailable() from exc
     shown_telehealth = page.telehealth[:telehealth_limit]
     clinics = clinics_by_ids([h.clinic_id for h in page.hits + shown_telehealth], conditions)
     # A clinic unpublished between indexing and now is skipped rather than shown.

@@ -1,8 +1,9 @@
 """Submissions and decisions: the only way a listing changes after it is published.
 
 Clinics propose (edit, new listing, claim), patients report, editors decide.
-Each decision applies the revision, writes its audit event and commits in one
-transaction, then re-indexes and mails the author. Two editors deciding the same
+Each decision applies the revision, writes its audit event and queues the clinic
+for re-indexing in one transaction, then drains the index queue and mails the
+author. Two editors deciding the same
 revision race on its lock version: one wins, the other gets `AlreadyDecided`.
 """
 
@@ -137,8 +138,7 @@ def submit_edit(user: User, clinic: Clinic, record: dict[str, Any], note: str = 
             before=before,
             after=record,
         )
-        db.session.commit()
-        sync.refresh([clinic.id])
+        sync.commit([clinic.id])
     else:
         record_event(user, "edit_submitted", clinic=clinic, revision=revision, after=record)
         db.session.commit()
@@ -240,8 +240,7 @@ def confirm_accurate(user: User, clinic: Clinic, today: date | None = None) -> N
         before={"last_verified_at": before},
         after={"last_verified_at": clinic.last_verified_at.isoformat()},
     )
-    db.session.commit()
-    sync.refresh([clinic.id])
+    sync.commit([clinic.id])
 
 
 # -- editor side -----------------------------------------------------------------------
@@ -286,9 +285,10 @@ def approve(editor: User, revision: Revision, lock_version: int | None = None) -
         before=before,
         after=revision.payload,
     )
-    _commit_decision()
     if clinic is not None:
-        sync.refresh([clinic.id])
+        sync.enqueue([clinic.id])
+    _commit_decision()
+    sync.drain()
     _notify(
         revision,
         f"Approved: {clinic.name if clinic else 'your submission'}",
@@ -393,5 +393,4 @@ def revert_to(editor: User, clinic: Clinic, record: dict[str, Any], reason: str)
     record_event(
         editor, "reverted", clinic=clinic, before=before, after=record, target=reason[:200]
     )
-    db.session.commit()
-    sync.refresh([clinic.id])
+    sync.commit([clinic.id])

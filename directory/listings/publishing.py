@@ -1,8 +1,5 @@
-"""Change what patients can see: status changes commit, then re-index the clinic.
-
-Moderation (issue 3) will route approvals through here, so the index always
-follows the committed rows.
-"""
+"""Change what patients can see: each change commits with its clinic queued for
+re-indexing (`sync.commit`), so the index always follows the committed rows."""
 
 from __future__ import annotations
 
@@ -17,12 +14,11 @@ def set_status(clinic: Clinic, status: str) -> None:
     if status not in STATUSES:
         raise ValueError(f"Unknown status {status!r}")
     clinic.status = status
-    db.session.commit()
-    sync.refresh([clinic.id])
+    sync.commit([clinic.id])
 
 
 def save(clinic: Clinic) -> None:
     """Commit changes to a listing (fields, offerings, vocabularies) and re-index it."""
     db.session.add(clinic)
-    db.session.commit()
-    sync.refresh([clinic.id])
+    db.session.flush()  # a new clinic gets its id
+    sync.commit([clinic.id])

@@ -3,6 +3,7 @@
 from .accounts import Ownership, ThrottleEvent, User
 from .clinic import Clinic, Offering
 from .moderation import AuditEvent, Revision
+from .search_queue import SearchQueue
 from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
 
 __all__ = [
@@ -10,6 +11,7 @@ __all__ = [
     "AuditEvent",
     "Ownership",
     "Revision",
+    "SearchQueue",
     "ThrottleEvent",
     "User",
     "Clinic",

@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 from flask import Flask, current_app
 
-from .backend import Drift, Hit, SearchBackend, SearchPage
+from .backend import (
+    Drift,
+    Hit,
+    IndexBusy,
+    IndexDamaged,
+    SearchBackend,
+    SearchPage,
+)
 from .query import QueryError, SearchQuery, parse_search_query
 
 
@@ -26,7 +33,8 @@ def _postgres(app: Flask) -> SearchBackend:
 
     if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         raise RuntimeError("SEARCH_BACKEND=postgres needs a PostgreSQL DATABASE_URL")
-    return PostgresBackend(lambda: db.engine)
+    # One connection per request: the search runs on the session's own connection.
+    return PostgresBackend(lambda: db.session.connection())
 
 
 BACKENDS: dict[str, Callable[[Flask], SearchBackend]] = {"whoosh": _whoosh, "postgres": _postgres}
@@ -37,6 +45,9 @@ def init_app(app: Flask) -> None:
     if name not in BACKENDS:
         raise RuntimeError(f"Unknown SEARCH_BACKEND {name!r}; choose one of {sorted(BACKENDS)}")
     app.extensions["search"] = BACKENDS[name](app)
+    from .catch_up import register
+
+    register(app)
 
 
 def get_backend() -> SearchBackend:
@@ -47,6 +58,8 @@ def get_backend() -> SearchBackend:
 __all__ = [
     "Drift",
     "Hit",
+    "IndexBusy",
+    "IndexDamaged",
     "QueryError",
     "SearchBackend",
     "SearchPage",

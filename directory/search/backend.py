@@ -10,6 +10,22 @@ from .documents import ClinicDocument
 from .query import SearchQuery
 
 
+class IndexBusy(Exception):
+    """Another writer held the index longer than the caller would wait."""
+
+
+class IndexDamaged(Exception):
+    """The index cannot be read (files missing, truncated or garbled).
+
+    `where` names what was being read, so a repair that finds the damage already
+    replaced by someone else's rebuild does nothing.
+    """
+
+    def __init__(self, message: str, where: Hashable = None):
+        super().__init__(message)
+        self.where = where
+
+
 @dataclass(frozen=True)
 class Hit:
     """One clinic in a result list: its id, and its distance when a place was given."""
@@ -65,19 +81,30 @@ class SearchBackend(ABC):
         """Drop these clinics from the index (absent ids are ignored)."""
 
     @abstractmethod
-    def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
-        """Replace the whole index with these documents; return how many were indexed."""
+    def rebuild(
+        self, documents: Iterable[ClinicDocument], replacing: Hashable | None = None
+    ) -> int | None:
+        """Replace the whole index with these documents; return how many were indexed.
+
+        `replacing` is the `IndexDamaged.where` a repair was started for: when another
+        rebuild has replaced that index already, nothing is done and None returned.
+        """
 
     def refresh(
-        self, clinic_ids: set[int], load: Callable[[set[int]], list[ClinicDocument]]
+        self,
+        clinic_ids: set[int],
+        load: Callable[[set[int]], list[ClinicDocument]],
+        wait: float | None = None,
     ) -> None:
         """Make the index hold exactly the published ones among these clinics.
 
         `load(ids)` reads the documents of the published clinics among `ids` from
         committed rows. Engines call it while holding their write lock, so when two
         processes re-index the same clinic the one that writes last has also read
-        last, and the index cannot keep an older version than the database. (This
-        default, without a lock, is for engines with a single writer.)
+        last, and the index cannot keep an older version than the database. An
+        engine raises `IndexBusy` when another writer holds the lock for more than
+        `wait` seconds (None: its own default). (This default, without a lock, is
+        for engines with a single writer.)
         """
         documents = load(clinic_ids)
         self.remove(clinic_ids - {doc.id for doc in documents})
@@ -90,6 +117,14 @@ class SearchBackend(ABC):
     @abstractmethod
     def search(self, query: SearchQuery) -> SearchPage:
         """Run a validated query."""
+
+    def warm_up(self) -> None:
+        """Open the index for searching before the first search (raises `IndexDamaged`)."""
+        self.version()
+
+    def check(self) -> list[str]:
+        """Read every part of the index; what is damaged, in words (empty: sound)."""
+        return []
 
     def version(self) -> Hashable | None:
         """A value that changes whenever the index changes (None: not known).

@@ -1,17 +1,20 @@
 """The shared search backend: a `search_document` table in PostgreSQL with PostGIS.
 
 One row per published clinic (made by migration 0003), written only through
-`index`/`remove`/`rebuild`, which `sync` calls after the listings services commit,
+`index`/`remove`/`refresh`/`rebuild`, which `sync` calls to drain the index queue,
 so the table holds exactly what the Whoosh index would and `verify` compares the
-same fingerprints. Text is a weighted `tsvector` (name A > modalities and
+same fingerprints. Every statement runs on the connection of the request's session
+(one connection per request, never a second one from the pool), and writes join
+the caller's transaction: `sync` deletes the queue entries it indexed and commits
+both at once. Text is a weighted `tsvector` (name A > modalities and
 conditions B > description and place C) under a GIN index, with the synonym group
 words of `synonyms.annotate` indexed exactly as the Whoosh backend indexes them;
 places are `geography(Point,4326)` under a GiST index, so `ST_DWithin` and
 `ST_Distance` measure on the WGS-84 spheroid (the geodesic the contract asks for).
 Filters, facets, ordering and pagination are SQL. Every write also updates the one
 row of `search_stats` (migration 0004) in its transaction: the index generation
-(the writing transaction's id) and the document count. A search reads that row in
-its own snapshot, and what is kept in the process (the document frequencies of
+(the writing transaction's id) and the document count. A search reads that row
+first, and what is kept in the process (the document frequencies of
 query words; the facets, total and telehealth programs of a search, the same for
 all its pages and sorts) is keyed by generation: several app servers still see
 every commit at once, and nothing kept outlives the index contents it came from.
@@ -24,17 +27,18 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import islice
 from typing import Any
 
 from sqlalchemy import text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 from whoosh.analysis import STOP_WORDS
 
-from .backend import Hit, SearchBackend, SearchPage
+from .backend import Hit, IndexBusy, SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .evaluate import TELEHEALTH_LIMIT
 from .memo import Memo
@@ -62,20 +66,25 @@ SPHERE_OUTSIDE = 1.01
 SPHERE_SLACK = 1.02
 # pg_advisory_xact_lock key that orders writers of search_document ("srchdoc1").
 WRITE_LOCK_KEY = int.from_bytes(b"srchdoc1", "big") & 0x7FFF_FFFF_FFFF_FFFF
+# How long a writer waits for another writer's lock by default, and between tries.
+WRITE_LOCK_WAIT = 30.0
+WRITE_LOCK_RETRY = 0.02
 BATCH = 500
 # Entries kept in the process, least recently used dropped first: document
 # frequencies (one per query word and field) and what the pages of one search share
 # (facets, total, telehealth programs; a few kB each).
 FREQUENCY_CACHE = 4096
 SHARED_CACHE = 512
-# Per search transaction. JIT compilation (the planner's row estimates for
-# ST_DWithin and unnest are far off, so it starts on short statements) cost up to
+# Per search (SET LOCAL: for the rest of the request's transaction). JIT compilation
+# (the planner's row estimates for ST_DWithin and unnest are far off, so it starts
+# on short statements) cost up to
 # 60 ms at 100k documents and saved nothing. The statements bounded by a radius go
 # without parallel workers, which cost more to start than they saved (a 3 ms scan
 # took 16 ms behind a Gather); a text search without a place reads every match,
 # and there two workers do take a third off.
-_SEARCH_SETTINGS = "SET TRANSACTION READ ONLY; SET LOCAL jit = off"
+_SEARCH_SETTINGS = "SET LOCAL jit = off"
 _SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
+_PARALLEL = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"
 
 _UPSERT = text(
     f"""
@@ -231,24 +240,34 @@ class PostgresBackend(SearchBackend):
 
     name = "postgres"
 
-    def __init__(self, engine: Callable[[], Engine]):
-        # The engine is looked up per call: Flask-SQLAlchemy binds it to the app context.
-        self._engine = engine
+    def __init__(self, connection: Callable[[], Connection]):
+        # Looked up per call: the request's session connection (Flask-SQLAlchemy
+        # binds the session to the app context).
+        self._connection = connection
         self._frequencies = Memo(FREQUENCY_CACHE)
         self._shared = Memo(SHARED_CACHE)
 
     # -- storage ------------------------------------------------------------------
     @contextmanager
-    def _write(self) -> Iterator[_Change]:
-        """A transaction holding the index's write lock until it commits.
+    def _write(self, wait: float | None = None) -> Iterator[_Change]:
+        """A savepoint in the caller's transaction, holding the index's write lock
+        until that transaction ends.
 
         A transaction-level advisory lock orders every writer of the index, across
         processes and app servers; searches take no lock and are never blocked.
-        Before the commit the stats row gets the new generation and document count,
-        so no write can leave what searches cached looking current.
+        After `wait` seconds without the lock, `IndexBusy`. Before the savepoint is
+        released the stats row gets the new generation and document count, so no
+        write can leave what searches cached looking current; a failed write rolls
+        back to the savepoint and leaves the caller's transaction usable.
         """
-        with self._engine().begin() as conn:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+        conn = self._connection()
+        deadline = time.monotonic() + (WRITE_LOCK_WAIT if wait is None else wait)
+        lock = text("SELECT pg_try_advisory_xact_lock(:key)")
+        while not conn.execute(lock, {"key": WRITE_LOCK_KEY}).scalar_one():
+            if time.monotonic() >= deadline:
+                raise IndexBusy("another writer holds the search index")
+            time.sleep(WRITE_LOCK_RETRY)
+        with conn.begin_nested():
             change = _Change(conn)
             yield change
             self._bump(change)
@@ -305,18 +324,24 @@ class PostgresBackend(SearchBackend):
             self._delete(change, ids)
 
     def refresh(
-        self, clinic_ids: set[int], load: Callable[[set[int]], list[ClinicDocument]]
+        self,
+        clinic_ids: set[int],
+        load: Callable[[set[int]], list[ClinicDocument]],
+        wait: float | None = None,
     ) -> None:
         """Read the rows after taking the write lock, then write them in that transaction."""
-        with self._write() as change:
+        with self._write(wait) as change:
             documents = load(clinic_ids)
             gone = sorted(clinic_ids - {doc.id for doc in documents})
             if gone:
                 self._delete(change, gone)
             self._upsert(change, documents)
 
-    def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
-        """Replace every row in one transaction: readers see the old index until it commits.
+    def rebuild(
+        self, documents: Iterable[ClinicDocument], replacing: Hashable | None = None
+    ) -> int | None:
+        """Replace every row in the caller's transaction: readers see the old index until
+        it commits.
 
         DELETE rather than TRUNCATE, so searches running meanwhile are not blocked.
         The document count is taken once at the end instead of batch by batch.
@@ -327,9 +352,8 @@ class PostgresBackend(SearchBackend):
             return self._upsert(change, documents)
 
     def fingerprints(self) -> dict[int, str]:
-        with self._engine().connect() as conn:
-            rows = conn.execute(text(f"SELECT clinic_id, fingerprint FROM {TABLE}"))
-            return {int(clinic_id): fingerprint for clinic_id, fingerprint in rows}
+        rows = self._connection().execute(text(f"SELECT clinic_id, fingerprint FROM {TABLE}"))
+        return {int(clinic_id): fingerprint for clinic_id, fingerprint in rows}
 
     # -- searching ------------------------------------------------------------------
     @staticmethod
@@ -342,8 +366,7 @@ class PostgresBackend(SearchBackend):
     def version(self) -> int | None:
         """The index generation every app server sees (None without the stats row), so
         pages cached by one server are never served after another server's write."""
-        with self._engine().connect() as conn:
-            return conn.execute(text(f"SELECT generation FROM {STATS}")).scalar()
+        return self._connection().execute(text(f"SELECT generation FROM {STATS}")).scalar()
 
     @staticmethod
     def _units(conn: Connection, q: str) -> list[list[list[str]]]:
@@ -454,13 +477,9 @@ class PostgresBackend(SearchBackend):
         return " + ".join(terms) if terms else "0.0"
 
     def search(self, query: SearchQuery) -> SearchPage:
-        # One snapshot for every statement, so a concurrent commit cannot split the answer.
-        with (
-            self._engine().connect().execution_options(isolation_level="REPEATABLE READ") as conn,
-            conn.begin(),
-        ):
-            conn.exec_driver_sql(_SEARCH_SETTINGS)
-            return self._search(conn, query)
+        conn = self._connection()
+        conn.exec_driver_sql(_SEARCH_SETTINGS)
+        return self._search(conn, query)
 
     def _plan(self, conn: Connection, query: SearchQuery) -> _Plan:
         """Every condition of the query as SQL, with its values bound."""
@@ -539,16 +558,25 @@ class PostgresBackend(SearchBackend):
             score = self._score(conn, plan.sql, plan.units, stats)
         if plan.point:
             conn.exec_driver_sql(_SERIAL)  # after the frequencies, which read every match
+        # Each statement reads its own snapshot (the session's transaction is READ
+        # COMMITTED). The page and its counts come from one statement; what is kept
+        # or taken from `_shared` belongs to the generation read first only if no
+        # write committed before the last statement, which reading it again tells.
+        if shared is not None:
+            if plan.point and query.sort == "distance":
+                hits = self._nearest_page(conn, plan, query)
+            else:
+                hits, _, _ = self._results(conn, plan, query, score, counted=False)
+            if self._stats(conn).generation != stats.generation:
+                shared, key = None, None  # a write came between: count afresh
         if shared is None:
             hits, facets, total = self._results(conn, plan, query, score, counted=True)
             telehealth = self._telehealth(conn, plan, query, score, state) if state else []
             shared = _Shared(facets, total, tuple(telehealth))
-            if key:
+            if key and self._stats(conn).generation == stats.generation:
                 self._shared.put(key, shared)
-        elif plan.point and query.sort == "distance":
-            hits = self._nearest_page(conn, plan, query)
-        else:
-            hits, _, _ = self._results(conn, plan, query, score, counted=False)
+        if plan.point:
+            conn.exec_driver_sql(_PARALLEL)
         return SearchPage(
             query=query,
             hits=hits,

@@ -10,16 +10,30 @@ costs a few vectorised passes over masks and a handful of geodesics.
 Segments are written as separate files, not Whoosh's default compound file: a
 compound segment is opened through an in-memory copy of each part (BytesIO over
 the mmap), which cost a worker ~120 MB at 100k listings; plain files are read
-from the page cache.
+from the page cache, without mmap (a file truncated under a mapping kills the
+process with SIGBUS instead of raising).
+
+Under threads: a Whoosh searcher's files are shared file objects (seek, then
+read), so every read through a generation's searcher holds that generation's lock;
+what is read (masks, codes, the row table) is kept per generation, so the lock is
+taken only the first time a word or filter is used after an index change.
+
+Faults: the index lives in generation folders behind a pointer (`index_folders`).
+A read that fails on the current folder, once retried on whatever another process
+committed meanwhile, is damage: `IndexDamaged` names the folder, searches answer
+503 until a rebuild publishes a fresh folder, and every writer holds one lock so
+nothing is written into a folder a rebuild is replacing.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import threading
 import time
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
@@ -30,14 +44,15 @@ from whoosh import index as whoosh_index
 from whoosh import writing
 from whoosh.analysis import Analyzer, SpaceSeparatedTokenizer, StemFilter, StopFilter
 from whoosh.fields import ID, KEYWORD, STORED, TEXT, Schema
+from whoosh.filedb.filestore import FileStorage
 from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.query import And, NullQuery, Or, Query, Term
 from whoosh.searching import Searcher
-from whoosh.util.filelock import try_for
 
-from .backend import SearchBackend, SearchPage
+from .backend import IndexBusy, IndexDamaged, SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .evaluate import Evaluator, Mask, Row, RowTable, mask_of
+from .index_folders import IndexFolders, LockTimeout
 from .memo import Memo
 from .query import FILTERS, SearchQuery
 from .synonyms import annotate, expand, group_token, words
@@ -48,7 +63,10 @@ T = TypeVar("T")
 FIELD_WEIGHTS = {"name": 3.0, "tags": 2.0, "body": 1.0}
 TEXT_FIELDS = tuple(FIELD_WEIGHTS)
 WRITE_LOCK_TIMEOUT = 30.0
-WRITE_LOCK_RETRY = 0.05  # seconds between attempts to take another process's lock
+# A rebuild waits longer: another rebuild may hold the lock for minutes at 100k.
+REBUILD_LOCK_TIMEOUT = 600.0
+# Attempts to open or read the newest generation before calling the index damaged:
+# another process's commit may delete the files of the generation just found.
 OPEN_RETRIES = 20
 # Text terms whose masks a generation keeps (one byte a document each: 256 terms
 # hold 25 MB at 100k listings); patients reuse a small vocabulary, so this is
@@ -133,6 +151,10 @@ def _row(stored: dict) -> Row:
     )
 
 
+def _storage(folder: Path) -> FileStorage:
+    return FileStorage(str(folder), supports_mmap=False)
+
+
 def _row_table(searcher: Searcher) -> RowTable:
     """The column table of every live document the searcher sees."""
     reader = searcher.reader()
@@ -140,10 +162,15 @@ def _row_table(searcher: Searcher) -> RowTable:
     return RowTable.build(reader.doc_count_all(), rows)
 
 
+class _ReadFailed(Exception):
+    """Whoosh could not read what a search needed (the caller decides: retry or damage)."""
+
+
 @dataclass
 class _Generation:
     """One open searcher with the tables derived from it."""
 
+    folder: Path
     searcher: Searcher
     table: RowTable
     serial: int  # counts the generations this process opened: never reused
@@ -151,13 +178,34 @@ class _Generation:
     # (query type, query text) -> mask of matching documents, for text query leaves
     terms: Memo = field(default_factory=lambda: Memo(TERM_CACHE_SIZE))
     codes: dict[str, list[str]] = field(default_factory=dict)
+    # The searcher's files are shared file objects: one reader at a time.
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     def mask(self, query: Query) -> Mask:
         """The live documents matching a term (read a block at a time) or a phrase."""
-        if isinstance(query, Term):
-            found = term_docnums(self.searcher, query.fieldname, query.text)
-            return mask_of(self.table.size, found) & self.table.live
-        return mask_of(self.table.size, self.searcher.docs_for_query(query))
+        with self.lock, _reading():
+            if isinstance(query, Term):
+                found = term_docnums(self.searcher, query.fieldname, query.text)
+                return mask_of(self.table.size, found) & self.table.live
+            return mask_of(self.table.size, self.searcher.docs_for_query(query))
+
+    def field_codes(self, name: str) -> list[str]:
+        """The vocabulary codes indexed in a keyword field, sorted."""
+        found = self.codes.get(name)
+        if found is None:
+            with self.lock, _reading():
+                found = sorted(self.searcher.reader().field_terms(name))
+            self.codes[name] = found
+        return found
+
+
+@contextmanager
+def _reading() -> Iterator[None]:
+    """Any failure of Whoosh while reading becomes `_ReadFailed`."""
+    try:
+        yield
+    except Exception as exc:
+        raise _ReadFailed(f"{type(exc).__name__}: {exc}") from exc
 
 
 class WhooshBackend(SearchBackend):
@@ -167,108 +215,158 @@ class WhooshBackend(SearchBackend):
     parallel_rebuild_from = PARALLEL_REBUILD_FROM
 
     def __init__(self, index_dir: str | Path):
-        self.index_dir = Path(index_dir)
+        self.folders = IndexFolders(Path(index_dir))
         self.schema = build_schema()
         self._lock = threading.Lock()
         self._generation: _Generation | None = None
         self._opened = 0
+        # The folder this process found damaged: searches answer at once until a
+        # rebuild publishes another one.
+        self._damaged: Path | None = None
         self._parser = MultifieldParser(list(TEXT_FIELDS), self.schema, group=AndGroup)
 
+    @property
+    def index_dir(self) -> Path:
+        return self.folders.root
+
     # -- storage ------------------------------------------------------------------
-    def _open(self) -> whoosh_index.Index:
-        """The index, created on first use.
+    def _open(self, locked: bool = False) -> tuple[Path, whoosh_index.Index]:
+        """The current folder and its index; an empty one is made on a new site
+        (`locked`: the caller holds the write lock already).
 
         Opening reads the newest table of contents; another process's commit may
-        delete it between Whoosh finding it and reading it (FileNotFoundError), so
-        opening is retried: the next attempt finds the newer one.
+        delete it between Whoosh finding it and reading it, so a failure is retried
+        a few times before the folder is called damaged.
         """
-        self.index_dir.mkdir(parents=True, exist_ok=True)
         for attempt in range(OPEN_RETRIES):
+            folder = self.folders.current()
+            if folder is None:
+                if not self.folders.is_new():
+                    raise IndexDamaged("the search index folder has no current index")
+                if locked:
+                    self._create_first()
+                else:
+                    with self._locked(WRITE_LOCK_TIMEOUT):
+                        self._create_first()
+                continue
+            if folder == self._damaged:
+                raise IndexDamaged(f"the search index in {folder.name} is damaged", folder)
             try:
-                if whoosh_index.exists_in(str(self.index_dir)):
-                    return whoosh_index.open_dir(str(self.index_dir))
-                return whoosh_index.create_in(str(self.index_dir), self.schema)
-            except FileNotFoundError:
+                return folder, _storage(folder).open_index()
+            except Exception as exc:
+                if self.folders.current() != folder:
+                    continue  # a rebuild replaced it meanwhile: open the new one
                 if attempt == OPEN_RETRIES - 1:
-                    raise
+                    raise self._damage(folder, exc) from exc
                 time.sleep(0.005 * (attempt + 1))
-        raise AssertionError("unreachable")
+        raise IndexDamaged("the search index kept changing while being opened")
 
-    def _writer(self, ix: whoosh_index.Index, **options: object) -> writing.IndexWriter:
-        """A writer that waits for another process's writer instead of failing, and
-        writes plain segment files (see the module docstring)."""
-        return ix.writer(
-            timeout=WRITE_LOCK_TIMEOUT, delay=WRITE_LOCK_RETRY, compound=False, **options
-        )
+    def _create_first(self) -> None:
+        """Make the first, empty index of a new site (once: the caller holds the lock)."""
+        if self.folders.current() is None and self.folders.is_new():
+            folder = self.folders.new_folder()
+            _storage(folder).create_index(self.schema)
+            self.folders.publish(folder)
+
+    @contextmanager
+    def _locked(self, wait: float) -> Iterator[None]:
+        """Hold the write lock every writer of this index takes (see `index_folders`)."""
+        try:
+            lock = self.folders.write_lock(wait)
+            lock.__enter__()
+        except LockTimeout as exc:
+            raise IndexBusy(str(exc)) from exc
+        try:
+            yield
+        finally:
+            lock.__exit__(None, None, None)
+
+    @contextmanager
+    def _writing(self, wait: float | None = None) -> Iterator[writing.IndexWriter]:
+        """A writer on the current folder, under the index's write lock, writing plain
+        segment files (see the module docstring); committed when the block ends."""
+        with self._locked(WRITE_LOCK_TIMEOUT if wait is None else wait):
+            _, ix = self._open(locked=True)
+            with ix.writer(compound=False) as writer:
+                yield writer
 
     def index(self, documents: Iterable[ClinicDocument]) -> None:
-        ix = self._open()
-        with self._writer(ix) as writer:
+        with self._writing() as writer:
             for doc in documents:
                 writer.update_document(**_fields(doc))
 
     def remove(self, clinic_ids: Iterable[int]) -> None:
-        ix = self._open()
-        with self._writer(ix) as writer:
+        with self._writing() as writer:
             for clinic_id in clinic_ids:
                 writer.delete_by_term("cid", str(clinic_id))
 
     def refresh(
-        self, clinic_ids: set[int], load: Callable[[set[int]], list[ClinicDocument]]
+        self,
+        clinic_ids: set[int],
+        load: Callable[[set[int]], list[ClinicDocument]],
+        wait: float | None = None,
     ) -> None:
         """Read and write under one writer: the lock orders concurrent refreshes, and
         readers see the clinics' removals and updates in one commit."""
-        ix = self._open()
-        with self._writer(ix) as writer:
+        with self._writing(wait) as writer:
             documents = load(clinic_ids)
             for clinic_id in clinic_ids - {doc.id for doc in documents}:
                 writer.delete_by_term("cid", str(clinic_id))
             for doc in documents:
                 writer.update_document(**_fields(doc))
 
-    def rebuild(self, documents: Iterable[ClinicDocument]) -> int:
-        """Write every document into fresh segments and drop all older ones in one commit.
+    def rebuild(
+        self, documents: Iterable[ClinicDocument], replacing: Hashable | None = None
+    ) -> int | None:
+        """Write every document into a fresh folder, then make it the current one.
 
-        From `parallel_rebuild_from` documents on, Whoosh's multiprocess writer indexes
-        them: this process reads the rows and builds the fields, `REBUILD_PROCS`
-        children analyse and write a segment each (1.5x faster on two cores at 20k
-        listings). Below that, starting processes costs more than it saves.
+        Searches go on reading the old folder until the pointer moves, and a
+        damaged folder is replaced without being opened. The write lock is taken
+        before the first row is read, as a refresh takes it: a refresh committed
+        meanwhile cannot be overwritten by rows read before it. With `replacing`
+        (the folder found damaged), nothing is done once another rebuild has
+        replaced it already: returns None.
+
+        From `parallel_rebuild_from` documents on, and only in a process with no
+        other threads (forking beside running threads can deadlock the children),
+        Whoosh's multiprocess writer indexes them: this process reads the rows and
+        builds the fields, `REBUILD_PROCS` children analyse and write a segment each
+        (1.5x faster on two cores at 20k listings).
         """
-        ix = self._open()
-        if ix.schema != self.schema:
-            ix = whoosh_index.create_in(str(self.index_dir), self.schema)
-        # The lock is taken before the first row is read, as a writer takes it (see
-        # `refresh`): a refresh committed meanwhile must not be overwritten by rows
-        # read before it. Reading the first rows tells which writer to use.
-        lock = ix.lock("WRITELOCK")
-        if not try_for(lock.acquire, timeout=WRITE_LOCK_TIMEOUT, delay=WRITE_LOCK_RETRY):
-            raise writing.LockError("the search index is locked by another writer")
-        try:
-            pending = iter(documents)
-            head = list(islice(pending, self.parallel_rebuild_from))
-            options: dict[str, object] = {"limitmb": REBUILD_LIMIT_MB, "compound": False}
-            if len(head) == self.parallel_rebuild_from:
-                options = {"procs": REBUILD_PROCS, "multisegment": True, "subargs": options}
-            writer = ix.writer(_lk=False, **options)
-            count = 0
+        with self._locked(REBUILD_LOCK_TIMEOUT):
+            if replacing is not None and self.folders.current() != replacing:
+                return None
+            folder = self.folders.new_folder()
             try:
-                for doc in chain(head, pending):
-                    writer.add_document(**_fields(doc))
-                    count += 1
+                count = self._build(folder, documents)
             except BaseException:
-                writer.cancel()
+                shutil.rmtree(folder, ignore_errors=True)
                 raise
-            writer.commit(mergetype=writing.CLEAR)
-        finally:
-            lock.release()
-        written = self._open()
+            self.folders.publish(folder)
+            return count
+
+    def _build(self, folder: Path, documents: Iterable[ClinicDocument]) -> int:
+        ix = _storage(folder).create_index(self.schema)
+        pending = iter(documents)
+        head = list(islice(pending, self.parallel_rebuild_from))
+        options: dict[str, object] = {"limitmb": REBUILD_LIMIT_MB, "compound": False}
+        if len(head) == self.parallel_rebuild_from and threading.active_count() == 1:
+            options = {"procs": REBUILD_PROCS, "multisegment": True, "subargs": options}
+        writer = ix.writer(**options)
+        count = 0
+        try:
+            for doc in chain(head, pending):
+                writer.add_document(**_fields(doc))
+                count += 1
+        except BaseException:
+            writer.cancel()
+            raise
+        writer.commit(mergetype=writing.CLEAR)
         # The multiprocess writer leaves out a child's segment it fails to collect
-        # rather than failing; never report such a rebuild as done. (Checked only if
-        # no other writer has committed since.)
-        if written.latest_generation() == writer.generation and written.doc_count() != count:
-            raise RuntimeError(
-                f"the rebuild indexed {written.doc_count()} of {count} clinics; run it again"
-            )
+        # rather than failing; never publish such a rebuild.
+        written = _storage(folder).open_index().doc_count()
+        if written != count:
+            raise RuntimeError(f"the rebuild indexed {written} of {count} clinics; run it again")
         return count
 
     def fingerprints(self) -> dict[int, str]:
@@ -276,47 +374,104 @@ class WhooshBackend(SearchBackend):
             docs = searcher.reader().iter_docs()
             return {int(stored["cid"]): stored["fingerprint"] for _, stored in docs}
 
-        searcher, fingerprints = self._read_latest(read)
+        _, searcher, fingerprints = self._read_latest(read)
         searcher.close()
         return fingerprints
 
-    def _read_latest(self, read: Callable[[Searcher], T]) -> tuple[Searcher, T]:
-        """A searcher on the newest generation, and what `read` reads through it.
+    def check(self) -> list[str]:
+        """Read every stored document and every posting of every field.
+
+        Damage in any file of any segment (the table of contents, stored fields,
+        term dictionary, postings, lengths) surfaces as an error while reading.
+        """
+
+        def read(searcher: Searcher) -> int:
+            reader = searcher.reader()
+            for _ in reader.iter_docs():
+                pass
+            for fieldname, text in reader.all_terms():
+                for _ in reader.postings(fieldname, text).all_ids():
+                    pass
+            for name in TEXT_FIELDS:
+                reader.field_length(name)
+            return reader.doc_count()
+
+        try:
+            _, searcher, _ = self._read_latest(read)
+        except IndexDamaged as exc:
+            return [str(exc)]
+        searcher.close()
+        return []
+
+    def _read_latest(self, read: Callable[[Searcher], T]) -> tuple[Path, Searcher, T]:
+        """The current folder, a searcher on its newest generation, and what `read`
+        reads through it.
 
         Whoosh opens a segment's stored fields only when first read; by then another
-        process's commit may have merged that segment away and deleted its files.
-        Only an outdated searcher can meet that, so then the newer one is read.
+        process's commit may have merged that segment away and deleted its files,
+        or a rebuild replaced the folder. Only an outdated searcher can meet that,
+        so then the newer one is read; any other failure is damage.
         """
         for attempt in range(OPEN_RETRIES):
-            searcher = self._open().searcher()
+            folder, ix = self._open()
             try:
-                return searcher, read(searcher)
-            except Exception:
-                outdated = not searcher.up_to_date()
+                searcher = ix.searcher()
+            except Exception as exc:
+                if self.folders.current() != folder and attempt < OPEN_RETRIES - 1:
+                    continue
+                raise self._damage(folder, exc) from exc
+            try:
+                return folder, searcher, read(searcher)
+            except Exception as exc:
+                outdated = self._outdated(folder, searcher)
                 searcher.close()
                 if not outdated or attempt == OPEN_RETRIES - 1:
-                    raise
+                    raise self._damage(folder, exc) from exc
         raise AssertionError("unreachable")
+
+    def _outdated(self, folder: Path, searcher: Searcher) -> bool:
+        """Whether a newer generation or folder exists than the one `searcher` reads."""
+        if self.folders.current() != folder:
+            return True
+        try:
+            return not searcher.up_to_date()
+        except Exception:
+            return False
+
+    def _damage(self, folder: Path, exc: BaseException) -> IndexDamaged:
+        """Remember `folder` as damaged (searches answer at once) and describe it."""
+        self._damaged = folder
+        reason = exc.args[0] if isinstance(exc, _ReadFailed) else f"{type(exc).__name__}: {exc}"
+        return IndexDamaged(f"the search index in {folder.name} cannot be read ({reason})", folder)
 
     # -- searching ------------------------------------------------------------------
     def _current(self) -> _Generation:
         """The latest generation, reopened only when some process committed a change."""
         with self._lock:
             generation = self._generation
-            if generation is None or not generation.searcher.up_to_date():
-                searcher, table = self._read_latest(_row_table)
+            if generation is None or self._outdated(generation.folder, generation.searcher):
+                folder, searcher, table = self._read_latest(_row_table)
                 self._opened += 1
-                generation = _Generation(searcher=searcher, table=table, serial=self._opened)
+                generation = _Generation(
+                    folder=folder, searcher=searcher, table=table, serial=self._opened
+                )
                 # Close the segment files once no search holds this generation any more
                 # (a search in flight keeps its own reference while a newer one opens).
                 weakref.finalize(generation, searcher.close)
                 self._generation = generation
             return generation
 
-    def version(self) -> int:
-        """Which generation this process searches. Counted here rather than taken from
-        Whoosh's generation number, which starts again when an index is recreated."""
-        return self._current().serial
+    def warm_up(self) -> None:
+        self._current()
+
+    def version(self) -> int | None:
+        """Which generation this process searches (None while the index is damaged:
+        nothing is cached). Counted here rather than taken from Whoosh's generation
+        number, which starts again when an index is recreated."""
+        try:
+            return self._current().serial
+        except IndexDamaged:
+            return None
 
     def _text_query(self, text: str) -> Query:
         """Every unit of the query must match in some field.
@@ -378,8 +533,20 @@ class WhooshBackend(SearchBackend):
         return scores
 
     def search(self, query: SearchQuery) -> SearchPage:
-        generation = self._current()
-        searcher = generation.searcher
+        """Run the query on the current generation; when a read fails because another
+        process replaced files meanwhile, run it again on the newer generation."""
+        for attempt in range(OPEN_RETRIES):
+            generation = self._current()
+            try:
+                return self._search(generation, query)
+            except _ReadFailed as exc:
+                if not self._outdated(generation.folder, generation.searcher):
+                    raise self._damage(generation.folder, exc) from exc
+                if attempt == OPEN_RETRIES - 1:
+                    raise self._damage(generation.folder, exc) from exc
+        raise AssertionError("unreachable")
+
+    def _search(self, generation: _Generation, query: SearchQuery) -> SearchPage:
         text_matches = None
         scorer = None
         if query.q:
@@ -393,13 +560,11 @@ class WhooshBackend(SearchBackend):
 
         def postings(name: str, code: str) -> Mask:
             key = (name, code)
-            if key not in generation.postings:
-                generation.postings[key] = generation.mask(Term(name, code))
-            return generation.postings[key]
+            found = generation.postings.get(key)
+            if found is None:
+                found = generation.postings[key] = generation.mask(Term(name, code))
+            return found
 
-        def codes(name: str) -> list[str]:
-            if name not in generation.codes:
-                generation.codes[name] = sorted(searcher.reader().field_terms(name))
-            return generation.codes[name]
-
-        return Evaluator(generation.table, postings, codes, query, text_matches, scorer).run()
+        return Evaluator(
+            generation.table, postings, generation.field_codes, query, text_matches, scorer
+        ).run()
