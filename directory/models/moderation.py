@@ -1,7 +1,8 @@
 """Proposed changes and the permanent record of what was decided.
 
 A `Revision` carries a whole proposed listing state (the same record shape the
-demo loader uses), the live version it was made against, and its review. An
+demo loader uses), the listing as the author's form showed it (its base), and its
+review. An
 `AuditEvent` is written in the same transaction as every action and is never
 updated or deleted.
 """
@@ -11,7 +12,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -21,6 +32,7 @@ from .clinic import Clinic, utcnow
 REVISION_KINDS = ("new", "edit", "claim", "report")
 REVISION_STATUSES = ("pending", "approved", "rejected", "changes_requested", "withdrawn")
 OPEN_STATUSES = ("pending",)
+_PENDING_CLAIM = text("kind = 'claim' AND status = 'pending'")
 
 
 class Revision(db.Model):
@@ -34,6 +46,15 @@ class Revision(db.Model):
             name="status",
         ),
         Index("ix_revision_status_created", "status", "created_at"),
+        # One pending claim per account and listing, however many requests race.
+        Index(
+            "uq_revision_pending_claim",
+            "clinic_id",
+            "author_id",
+            unique=True,
+            sqlite_where=_PENDING_CLAIM,
+            postgresql_where=_PENDING_CLAIM,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -43,8 +64,10 @@ class Revision(db.Model):
     author_id: Mapped[int | None] = mapped_column(
         ForeignKey("user_account.id", ondelete="SET NULL")
     )
-    # The live clinic.version this proposal was made against (None for new listings).
+    # The clinic.version the author's form was opened at (None for new listings), and
+    # the listing as that form showed it: staleness compares fields against it.
     base_version: Mapped[int | None] = mapped_column(Integer)
+    base_record: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     note: Mapped[str] = mapped_column(Text, default="")
     reviewer_id: Mapped[int | None] = mapped_column(
@@ -53,7 +76,8 @@ class Revision(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    # Optimistic lock: two editors deciding at once cannot both win.
+    # Bumped by every decision (an atomic `UPDATE ... WHERE status = 'pending'`), and
+    # SQLAlchemy's optimistic lock for any other write: two deciders cannot both win.
     lock_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
 
     __mapper_args__ = {"version_id_col": lock_version}
