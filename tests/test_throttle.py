@@ -4,27 +4,38 @@ The Redis store runs against a real server (TEST_REDIS_URL, default db 15 of
 127.0.0.1:6379) under a random key prefix that is deleted afterwards. Without a
 reachable Redis these tests are skipped locally and fail in CI (env CI set).
 
+Parallel bursts run for real: 40 threads call `take` at once, and 40 clients
+post wrong passwords for one account at once to a live threaded server. Exactly
+the limit gets through, on every store.
+
 Also here: TRUSTED_PROXIES (werkzeug's ProxyFix), so limits count per client
 address behind a reverse proxy, and not per proxy.
 """
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import socket
+import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
 from sqlalchemy import select
+from werkzeug.serving import make_server
 
 from directory import create_app, throttle
+from directory.account import services
 from directory.account.services import SIGN_IN_ACCOUNT_LIMIT, authenticate, create_user
 from directory.config import load_config
 from directory.extensions import db
@@ -38,6 +49,7 @@ from tests.conftest import make_app
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 STORES = ("database-sqlite", "database-postgresql", "redis")
 HOUR = timedelta(hours=1)
+BURST = 40  # parallel requests in a burst
 
 
 def _redis_client():
@@ -92,6 +104,11 @@ def _stored_state(app: Flask) -> list[tuple[str, list[str], int]]:
         (row.key, [row.created_at.isoformat()], -1)
         for row in db.session.scalars(select(ThrottleEvent))
     ]
+
+
+def _event_count(app: Flask) -> int:
+    """How many events the store holds, over all keys."""
+    return sum(len(members) for _key, members, _ttl in _stored_state(app))
 
 
 def test_the_configured_store_is_used(store_app, request):
@@ -177,6 +194,125 @@ def test_sign_in_lockout_uses_the_store(store_app):
         assert authenticate("owner@example.com", "a long enough password 1", "192.0.2.1").user
 
 
+def test_take_counts_to_the_limit_and_no_further(store_app):
+    with store_app.app_context():
+        key = "mail:recipient:ann@example.com"
+        assert [throttle.take(key, 3, HOUR) for _ in range(5)] == [True] * 3 + [False] * 2
+        assert _event_count(store_app) == 3, "refused attempts are not stored"
+        throttle.give_back(key)
+        assert throttle.take(key, 3, HOUR) and not throttle.take(key, 3, HOUR)
+
+
+def _at_once(count: int, work: Callable[[int], object]) -> list[object]:
+    """Run `work(n)` in `count` threads released together; their results, or raise."""
+    start = threading.Barrier(count)
+    results: list[object] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            start.wait(timeout=60)
+            results[n] = work(n)
+        except BaseException as exc:  # reported in the test's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+def test_parallel_takes_never_overshoot(store_app):
+    """40 threads, each with its own app context (and database connection), at once."""
+    key, limit = "sign-in:account:burst@example.com", 5
+
+    def attempt(_n: int) -> bool:
+        with store_app.app_context():
+            return throttle.take(key, limit, HOUR)
+
+    assert Counter(_at_once(BURST, attempt)) == {True: limit, False: BURST - limit}
+    with store_app.app_context():
+        assert _event_count(store_app) == limit
+
+
+@contextmanager
+def _serving(app: Flask) -> Iterator[int]:
+    """`app` on a threaded werkzeug server on a free port (one thread per request)."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="throttle-server", daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+
+
+def _request(port: int, method: str, path: str, body: str = "", cookie: str = ""):
+    """One HTTP request on a connection of its own: (status, cookies it set, page)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        if cookie:
+            headers["Cookie"] = cookie
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        page = response.read().decode()
+        pairs = [c.split(";")[0] for c in response.headers.get_all("Set-Cookie") or ()]
+        return response.status, "; ".join(p for p in pairs if not p.endswith("=")), page
+    finally:
+        connection.close()
+
+
+def test_a_burst_of_wrong_passwords_gets_exactly_the_limit_checked(store_app, monkeypatch):
+    """40 clients post a wrong password for one account at the same moment.
+
+    Counting before acting let a burst through: each request saw fewer than 5
+    failures and checked its password. Now exactly SIGN_IN_ACCOUNT_LIMIT reach the
+    password check (counted where services calls it, the real function beneath);
+    every other request is answered 429 without one.
+    """
+    with store_app.app_context():
+        create_user("target@example.com", "the right password 1", verified=True)
+    checks: list[str] = []
+    real_check = services.check_password_hash
+
+    def counted(stored: str, password: str) -> bool:
+        checks.append(password)  # list.append is atomic under the GIL
+        return real_check(stored, password)
+
+    monkeypatch.setattr(services, "check_password_hash", counted)
+    with _serving(store_app) as port:
+
+        def prepared(n: int) -> tuple[str, str]:
+            """Each client's own session cookie and CSRF token, fetched before the burst."""
+            status, cookie, page = _request(port, "GET", "/account/sign-in")
+            assert status == 200 and cookie
+            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+            form = {"email": "target@example.com", "password": f"wrong guess {n}"}
+            return cookie, urlencode({**form, "csrf_token": token})
+
+        clients = [prepared(n) for n in range(BURST)]
+
+        def guess(n: int) -> int:
+            cookie, body = clients[n]
+            return _request(port, "POST", "/account/sign-in", body, cookie)[0]
+
+        statuses = Counter(_at_once(BURST, guess))
+    limit = SIGN_IN_ACCOUNT_LIMIT
+    assert statuses == {400: limit, 429: BURST - limit}, statuses
+    assert len(checks) == limit, f"{len(checks)} password checks against a limit of {limit}"
+    with store_app.app_context():
+        locked = authenticate("target@example.com", "the right password 1", "192.0.2.1")
+        assert locked.limited and locked.user is None
+
+
 @pytest.mark.parametrize(
     ("setting", "message"),
     [("memcached://127.0.0.1:11211", "RATE_LIMIT_STORAGE"), ("redis", "RATE_LIMIT_STORAGE")],
@@ -239,7 +375,7 @@ def _report(client, slug: str, forwarded_for: str | None) -> int:
 
 
 def _clinic_url(client, slug: str, forwarded_proto: str | None) -> str:
-    """The absolute link the API gives for a clinic (mails build theirs the same way)."""
+    """The absolute link the API gives for a clinic (mails use SITE_URL instead)."""
     headers = {"X-Forwarded-Proto": forwarded_proto} if forwarded_proto else {}
     response = client.get(f"/api/v1/clinics/{slug}", headers=headers)
     assert response.status_code == 200

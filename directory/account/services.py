@@ -145,25 +145,28 @@ def sign_up(email: str, password: str, client_address: str) -> None:
 def authenticate(email: str, password: str, client_address: str) -> SignInResult:
     """Check a sign-in attempt under the failure limits.
 
-    A locked account or client gets `limited=True` before the password is looked
-    at, so guessing on cannot reveal a right answer. Failures count against the
-    email as typed, existing or not, so lockouts cannot be used to find accounts.
+    Each attempt first takes one of the account's and one of the client's allowed
+    attempts (`throttle.take`, atomic: 40 parallel guesses get exactly the limit
+    checked). When none is left the answer is `limited=True` and the password is
+    not looked at, so guessing on cannot reveal a right answer. A success gives
+    its attempts back, so only failures count. Keys use the email as typed,
+    existing or not, so lockouts cannot be used to find accounts.
     """
     email = normalize_email(email)
     account_key = f"sign-in:account:{email}"
     address_key = f"sign-in:address:{client_address}"
-    if throttle.too_many(account_key, SIGN_IN_ACCOUNT_LIMIT, SIGN_IN_WINDOW) or throttle.too_many(
-        address_key, SIGN_IN_ADDRESS_LIMIT, SIGN_IN_WINDOW
-    ):
+    dummy = _dummy_hash()  # made on the first call, whichever path that is
+    if not throttle.take(account_key, SIGN_IN_ACCOUNT_LIMIT, SIGN_IN_WINDOW):
+        return SignInResult(None, limited=True)
+    if not throttle.take(address_key, SIGN_IN_ADDRESS_LIMIT, SIGN_IN_WINDOW):
+        throttle.give_back(account_key)  # this attempt never reached the password
         return SignInResult(None, limited=True)
     user = find_user(email)
-    stored = user.password_hash if user is not None else _dummy_hash()
-    password_ok = check_password_hash(stored, password)
+    password_ok = check_password_hash(user.password_hash if user is not None else dummy, password)
     if user is None or not password_ok or not user.active:
-        throttle.hit(account_key)
-        throttle.hit(address_key)
         return SignInResult(None)
     throttle.clear(account_key)
+    throttle.give_back(address_key)
     return SignInResult(user)
 
 
@@ -253,9 +256,8 @@ def _dummy_hash() -> str:
 
 def _count_mail_request(client_address: str) -> None:
     key = f"mail-request:address:{client_address}"
-    if throttle.too_many(key, MAIL_REQUESTS_PER_ADDRESS, MAIL_WINDOW):
+    if not throttle.take(key, MAIL_REQUESTS_PER_ADDRESS, MAIL_WINDOW):
         raise RateLimited("Too many requests from your network. Wait an hour and try again.")
-    throttle.hit(key)
 
 
 def _mail(to: str, build: Callable[[], tuple[str, str]]) -> bool:
@@ -267,9 +269,8 @@ def _mail(to: str, build: Callable[[], tuple[str, str]]) -> bool:
     shown: showing it only when an account exists would reveal that it does.
     """
     key = f"mail:recipient:{to}"
-    if throttle.too_many(key, MAIL_PER_RECIPIENT, MAIL_WINDOW):
+    if not throttle.take(key, MAIL_PER_RECIPIENT, MAIL_WINDOW):
         return False
-    throttle.hit(key)
     subject, body = build()  # links need the request, so build them now
     app = current_app._get_current_object()
 

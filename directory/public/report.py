@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, StringField, TextAreaField
 from wtforms.validators import Email, Length, Optional, ValidationError
 
+from ..forms import SiteForm
 from ..listings import catalog
 from ..listings.moderation import report_problem
 from . import bp
@@ -30,7 +31,7 @@ def _plain_text(form: FlaskForm, field) -> None:
         raise ValidationError("Please remove < and > characters: plain text only.")
 
 
-class ReportForm(FlaskForm):
+class ReportForm(SiteForm):
     """What is wrong, and optionally how to reach the reporter."""
 
     message = TextAreaField(
@@ -57,7 +58,7 @@ class ReportForm(FlaskForm):
 @bp.route("/clinics/<slug:slug>/report", methods=["GET", "POST"])
 def report(slug: str):
     """A patient's correction or problem report, queued for an editor."""
-    from ..throttle import hit, too_many
+    from ..throttle import take, too_many
 
     clinic = catalog.published_clinic(slug)
     if clinic is None:
@@ -68,7 +69,8 @@ def report(slug: str):
         if too_many(address_key, REPORTS_PER_HOUR, timedelta(hours=1)):
             return render_template("report.html", clinic=clinic, form=form, limited=True), 429
         if form.validate_on_submit():
-            hit(address_key)
+            if not take(address_key, REPORTS_PER_HOUR, timedelta(hours=1)):  # a parallel burst
+                return render_template("report.html", clinic=clinic, form=form, limited=True), 429
             if not form.homepage.data:
                 report_problem(clinic, form.message.data, form.contact.data or "")
             return render_template("report_sent.html", clinic=clinic)
