@@ -11,6 +11,8 @@ import re
 import socket
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from urllib.parse import urlsplit
@@ -20,9 +22,10 @@ import pytest
 from aiosmtpd.controller import Controller
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from flask_login.utils import encode_cookie
+from sqlalchemy import event, select
 
-from directory import mail
+from directory import mail, throttle
 from directory.account import services, tokens
 from directory.extensions import db
 from directory.models import ThrottleEvent, User
@@ -246,6 +249,32 @@ def test_sign_in_and_out(fresh_app):
     assert client.get("/account/sign-out").status_code == 405  # never by GET
 
 
+def test_a_cookie_copied_before_sign_out_signs_nobody_in(fresh_app):
+    """Sign-out ends the session on the server, not only in this browser."""
+    app = fresh_app
+    make_user(app, "ola@example.com")
+    client = app.test_client()
+    assert sign_in(client, "ola@example.com", PASSWORD).status_code == 302
+    session_cookie = client.get_cookie("session", domain="directory.test")
+    assert session_cookie is not None
+    with app.test_request_context():
+        user = db.session.scalar(select(User).where(User.email == "ola@example.com"))
+        remember = encode_cookie(user.get_id())  # what "remember me" would have stored
+
+    def replay(name: str, value: str) -> int:
+        stranger = app.test_client()  # a fresh browser holding only the copied cookie
+        stranger.set_cookie(name, value, domain="directory.test")
+        return stranger.get("/account/").status_code
+
+    assert replay("session", session_cookie.value) == 200  # the copy works before…
+    assert replay("remember_token", remember) == 200
+    response = submit(client, "/account/sign-out", {}, form_page="/account/")
+    assert response.status_code == 302 and location(response)[0] == "/account/sign-in"
+    assert replay("session", session_cookie.value) == 302  # …and not after
+    assert replay("remember_token", remember) == 302
+    assert sign_in(app.test_client(), "ola@example.com", PASSWORD).status_code == 302
+
+
 def test_wrong_password_and_unknown_email_get_the_same_answer(fresh_app):
     app = fresh_app
     make_user(app, "dan@example.com")
@@ -416,6 +445,71 @@ def test_account_mail_is_sent_after_the_response(fresh_app):
     assert response.status_code == 200 and outbox(fresh_app) == []
     response.close()  # what the WSGI server does once the page is delivered
     assert [m["To"] for m in outbox(fresh_app)] == ["mia@example.com"]
+
+
+@contextmanager
+def work_before_the_response(app: Flask) -> Iterator[list[str]]:
+    """Record what a request does: each SQL statement (its text, not its values) and
+    each password hash, as "hash". Mail is counted by reading the outbox."""
+    done: list[str] = []
+    real_hash = services.generate_password_hash
+
+    def counted_hash(password: str) -> str:
+        done.append("hash")
+        return real_hash(password)
+
+    def statement(conn, cursor, sql: str, *args) -> None:
+        done.append(" ".join(sql.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", statement)
+    services.generate_password_hash = counted_hash
+    try:
+        yield done
+    finally:
+        services.generate_password_hash = real_hash
+        event.remove(engine, "before_cursor_execute", statement)
+
+
+@pytest.mark.parametrize(
+    ("url", "fields"),
+    [
+        ("/account/sign-up", {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}),
+        ("/account/reset", {}),
+    ],
+)
+def test_known_and_unknown_addresses_do_the_same_work_before_the_response(
+    fresh_app, monkeypatch, url, fields
+):
+    """Timing cannot tell whether an account exists: until the page is delivered
+    both paths run the same statements and the same hashing, and send no mail;
+    the lookup, the account and the mail all come after (when the server closes
+    the response). Compared as work done, not as a clock, so it cannot flake."""
+    app = fresh_app
+    make_user(app, "known@example.com")
+    monkeypatch.setattr(throttle, "PRUNE_ONE_IN", 10**9)  # no occasional table prune
+    work: dict[str, list[str]] = {}
+    responses = {}
+    for email in ("known@example.com", "unknown@example.com"):
+        client = app.test_client()
+        token = csrf_token(client, url)
+        with work_before_the_response(app) as done:
+            response = client.post(url, data={"email": email, "csrf_token": token, **fields})
+            work[email] = list(done)
+        assert response.status_code == 200
+        assert outbox(app) == [], "no mail before the response is delivered"
+        responses[email] = response
+    assert work["known@example.com"] == work["unknown@example.com"]
+    assert work["known@example.com"].count("hash") == (1 if "sign-up" in url else 0)
+    assert not any("user_account" in sql for sql in work["known@example.com"])
+
+    for response in responses.values():
+        response.close()  # the server delivered the page: now the mail path runs
+    mailed = sorted(m["To"] for m in outbox(app))
+    assert mailed == (
+        ["known@example.com", "unknown@example.com"] if "sign-up" in url else ["known@example.com"]
+    )
 
 
 def test_reset_links_expire_and_cannot_be_forged(fresh_app):

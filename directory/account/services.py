@@ -3,12 +3,17 @@
 Views and the CLI call these; they own the commits. Two promises shape the code:
 
 * Nobody learns whether an address has an account. Sign-up, sign-in and reset
-  answer the same way, take about the same time (a password hash is computed on
-  every path) and count failures against a key whether or not the account exists.
-  Mail goes out after the response is sent, so delivery time does not tell either.
-* A password change (a reset) rotates `session_token`, which is part of the
-  session id (`User.get_id`): every other signed-in session and every outstanding
-  reset link stops working.
+  answer the same way and count attempts against a key whether or not the
+  account exists. Before the response, both paths do the same work (sign-up and
+  sign-in compute one password hash either way); whatever depends on the account
+  (looking it up for sign-up and reset, creating it, building and sending mail)
+  runs after the response is sent (`_after_response`), so timing does not tell.
+* A password change (a reset) and signing out rotate `session_token`, which is
+  part of the session id (`User.get_id`): every session cookie and remember-me
+  cookie issued before, and every outstanding reset link, stops working.
+
+Links in mails start with SITE_URL (`mail.external_url`), never with the Host
+header of the request that asked for them.
 """
 
 from __future__ import annotations
@@ -123,23 +128,27 @@ def sign_up(email: str, password: str, client_address: str) -> None:
     """Create an unverified clinic account and mail a verification link.
 
     When the address already has an account, mail its owner a note instead; the
-    person at the form sees the same page either way.
+    person at the form sees the same page either way. Before the response only the
+    client's limit and the password hash run, the same on both paths; the account
+    itself is made after it (`_register`).
     """
     _count_mail_request(client_address)
     email = normalize_email(email)
-    # Hash on every path, so the response time does not tell the two apart.
     password_hash = generate_password_hash(password)
-    existing = find_user(email)
-    if existing is None:
+    _after_response(lambda: _register(email, password, password_hash))
+
+
+def _register(email: str, password: str, password_hash: str) -> None:
+    """Sign-up's second half: a new account and its link, or a note to the owner."""
+    if find_user(email) is None:
         try:
             user = create_user(email, password, "clinic", password_hash=password_hash)
         except EmailTaken:
-            existing = find_user(email)
+            pass  # a sign-up for the same address got there first
         else:
             _mail(email, lambda: _verification_mail(user))
             return
-    if existing is not None:
-        _mail(email, lambda: _already_registered_mail(email))
+    _mail(email, lambda: _already_registered_mail(email))
 
 
 def authenticate(email: str, password: str, client_address: str) -> SignInResult:
@@ -170,6 +179,17 @@ def authenticate(email: str, password: str, client_address: str) -> SignInResult
     return SignInResult(user)
 
 
+def end_sessions(user: User) -> None:
+    """Sign out on the server: every session of `user` ends, not just this browser's.
+
+    Rotating `session_token` changes the session id, so session and remember-me
+    cookies issued before (a copy taken from this browser included) name a user
+    that no longer exists. Outstanding reset links die with it.
+    """
+    user.session_token = secrets.token_hex(16)
+    db.session.commit()
+
+
 def verify_email(token: str) -> tokens.TokenCheck:
     """Mark the address verified when the link is good (again is harmless)."""
     check = tokens.check_verify_token(token)
@@ -180,22 +200,39 @@ def verify_email(token: str) -> tokens.TokenCheck:
 
 
 def resend_verification(user: User) -> bool:
-    """Mail a fresh link; False when this address had enough mail for now."""
+    """Mail a fresh link (after the response); False when this address had enough mail.
+
+    Only the signed-in owner of the address asks, so the answer may say so.
+    """
     if user.is_verified:
         return True
-    return _mail(user.email, lambda: _verification_mail(user))
+    if not _mail_allowed(user.email):
+        return False
+    user_id, to = user.id, user.email
+
+    def send() -> None:
+        fresh = db.session.get(User, user_id)
+        if fresh is not None:
+            _send(to, *_verification_mail(fresh))
+
+    _after_response(send)
+    return True
 
 
 def request_password_reset(email: str, client_address: str) -> None:
     """Mail a reset link when an active account has this address; otherwise do nothing.
 
-    The caller shows the same page either way.
+    The caller shows the same page either way. Before the response only the
+    client's limit runs; the lookup and the mail come after it.
     """
     _count_mail_request(client_address)
+    _after_response(lambda: _send_reset(normalize_email(email)))
+
+
+def _send_reset(email: str) -> None:
     user = find_user(email)
-    if user is None or not user.active:
-        return
-    _mail(user.email, lambda: _reset_mail(user))
+    if user is not None and user.active:
+        _mail(user.email, lambda: _reset_mail(user))
 
 
 def reset_password(token: str, new_password: str) -> User:
@@ -260,37 +297,55 @@ def _count_mail_request(client_address: str) -> None:
         raise RateLimited("Too many requests from your network. Wait an hour and try again.")
 
 
-def _mail(to: str, build: Callable[[], tuple[str, str]]) -> bool:
-    """Queue a mail unless `to` already got enough account mail this hour.
+def _after_response(work: Callable[[], None]) -> None:
+    """Run `work` once the response has been sent (`call_on_close`); outside a request, now.
 
-    Inside a request the mail goes out after the response has been sent
-    (`call_on_close`), so a slow SMTP relay does not make "an account exists"
-    answers slower than "no account" ones. A delivery failure is logged, never
-    shown: showing it only when an account exists would reveal that it does.
+    After the response, `work` has an app context and a database session of its
+    own. Its errors are logged, never shown: only one of two paths that must look
+    alike would show them.
     """
-    key = f"mail:recipient:{to}"
-    if not throttle.take(key, MAIL_PER_RECIPIENT, MAIL_WINDOW):
-        return False
-    subject, body = build()  # links need the request, so build them now
     app = current_app._get_current_object()
 
-    def send() -> None:
-        with app.app_context():
-            try:
-                mail.send_mail(to, subject, body)
-            except Exception:  # any transport error (OSError, SMTPException…)
-                app.logger.exception("Could not send account mail")
+    def run() -> None:
+        try:
+            work()
+        except Exception:  # any database or transport error
+            db.session.rollback()
+            app.logger.exception("Account work after the response failed")
 
     if not has_request_context():
-        send()
-        return True
+        run()
+        return
+
+    def run_in_context() -> None:
+        with app.app_context():
+            run()
 
     @after_this_request
-    def send_when_done(response: Response) -> Response:
-        response.call_on_close(send)
+    def when_done(response: Response) -> Response:
+        response.call_on_close(run_in_context)
         return response
 
+
+def _mail_allowed(to: str) -> bool:
+    """Count one account mail for `to`; False when it already had enough this hour."""
+    return throttle.take(f"mail:recipient:{to}", MAIL_PER_RECIPIENT, MAIL_WINDOW)
+
+
+def _mail(to: str, build: Callable[[], tuple[str, str]]) -> bool:
+    """Build and send one account mail, unless `to` already got enough this hour."""
+    if not _mail_allowed(to):
+        return False
+    _send(to, *build())
     return True
+
+
+def _send(to: str, subject: str, body: str) -> None:
+    """Deliver, logging a failure: showing it only when an account exists would tell."""
+    try:
+        mail.send_mail(to, subject, body)
+    except Exception:  # any transport error (OSError, SMTPException…)
+        current_app.logger.exception("Could not send account mail")
 
 
 def _site() -> str:

@@ -158,7 +158,13 @@ def sign_in() -> ResponseReturnValue:
 
 @bp.post("/sign-out")
 def sign_out() -> ResponseReturnValue:
-    """Sign out (POST with a CSRF token, so another site cannot sign you out)."""
+    """Sign out (POST with a CSRF token, so another site cannot sign you out).
+
+    The session ends on the server too (`end_sessions`): a copy of the cookie
+    taken before this point no longer signs anyone in.
+    """
+    if current_user.is_authenticated:
+        services.end_sessions(current_user._get_current_object())
     logout_user()
     session.clear()
     flash("You have signed out.", "success")
