@@ -33,10 +33,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | None 
 
 
 def register_extensions(app: Flask) -> None:
-    from . import page_cache, search, throttle
+    from . import database, page_cache, search, throttle
     from .extensions import csrf, db, login_manager, migrate
 
-    db.init_app(app)
+    database.init_app(app)  # db.init_app with the pool and SQLite settings
     migrate.init_app(
         app, db, directory=str(PROJECT_ROOT / "migrations"), render_as_batch=True, compare_type=True
     )

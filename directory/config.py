@@ -158,6 +158,17 @@ def _number(name: str, value: Any, low: int, high: int) -> int:
     return int(text)
 
 
+def web_workers(value: Any) -> int:
+    """WEB_WORKERS: gunicorn processes (gunicorn.conf.py; default 2, for 2 cores)."""
+    return _number("WEB_WORKERS", str(value if value is not None else "").strip() or "2", 1, 64)
+
+
+def web_threads(value: Any) -> int:
+    """WEB_THREADS: threads per gunicorn process (default 4). Read by gunicorn.conf.py
+    and by the app, whose PostgreSQL pool holds one connection per thread plus one."""
+    return _number("WEB_THREADS", str(value if value is not None else "").strip() or "4", 1, 64)
+
+
 def _hosts(value: str | None) -> list[str] | None:
     names = [name.strip().lower() for name in (value or "").split(",") if name.strip()]
     return names or None
@@ -174,7 +185,12 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
     secure_cookies = _bool(os.environ.get("SECURE_COOKIES"), default=True)
     config: dict[str, Any] = {
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Pool and lock waits (directory/database.py builds the engine options):
+        # threads per server process, the longest wait for a PostgreSQL connection
+        # (seconds), and how long a SQLite write waits for the lock (milliseconds).
+        "WEB_THREADS": os.environ.get("WEB_THREADS", "4"),
+        "DB_POOL_TIMEOUT": os.environ.get("DB_POOL_TIMEOUT", "3"),
+        "SQLITE_BUSY_TIMEOUT_MS": os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"),
         "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh"),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance / "search-index")),
         "DEMO_DATA": _bool(os.environ.get("DEMO_DATA"), default=True),
@@ -226,6 +242,11 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
     config["RATE_LIMIT_STORAGE"] = rate_limit_storage(config.get("RATE_LIMIT_STORAGE"))
     config["TRUSTED_PROXIES"] = trusted_proxies(config.get("TRUSTED_PROXIES"))
     config["SITE_URL"] = _site_url_or_stand_in(config)
+    config["WEB_THREADS"] = web_threads(config.get("WEB_THREADS"))
+    config["DB_POOL_TIMEOUT"] = _number("DB_POOL_TIMEOUT", config.get("DB_POOL_TIMEOUT"), 1, 60)
+    config["SQLITE_BUSY_TIMEOUT_MS"] = _number(
+        "SQLITE_BUSY_TIMEOUT_MS", config.get("SQLITE_BUSY_TIMEOUT_MS"), 0, 60_000
+    )
     config["PAGE_CACHE_MB"] = _number("PAGE_CACHE_MB", config.get("PAGE_CACHE_MB"), 0, 4096)
     config["PAGE_CACHE_SECONDS"] = _number(
         "PAGE_CACHE_SECONDS", config.get("PAGE_CACHE_SECONDS"), 1, 86_400

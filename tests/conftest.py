@@ -93,8 +93,11 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def make_app(engine: str, workdir: Path, search_backend: str = "whoosh") -> Iterator[Flask]:
-    """An app on a brand-new database of `engine`, schema made by the migrations."""
+def make_app(
+    engine: str, workdir: Path, search_backend: str = "whoosh", **config: object
+) -> Iterator[Flask]:
+    """An app on a brand-new database of `engine`, schema made by the migrations;
+    `config` overrides settings (e.g. a short DB_POOL_TIMEOUT)."""
     workdir.mkdir(parents=True, exist_ok=True)
     pg_name = None
     if engine == "sqlite":
@@ -109,6 +112,7 @@ def make_app(engine: str, workdir: Path, search_backend: str = "whoosh") -> Iter
             "SEARCH_BACKEND": search_backend,
             "SEARCH_INDEX_DIR": str(workdir / "index"),
             "SERVER_NAME": "directory.test",
+            **config,
         },
         instance_path=workdir,
     )

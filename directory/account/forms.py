@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
 from wtforms import EmailField, Field, Form, HiddenField, PasswordField
 from wtforms.validators import Email, InputRequired, StopValidation
 
+from ..forms import SiteForm
 from .services import EMAIL_MAX, PASSWORD_MAX, normalize_email, password_problem
 
 EMAIL_EXAMPLE = "Enter an email address like name@example.com."
@@ -76,7 +76,7 @@ class _NewPasswordMixin:
             raise StopValidation("The two passwords do not match. Type the same password twice.")
 
 
-class SignUpForm(_NewPasswordMixin, FlaskForm):
+class SignUpForm(_NewPasswordMixin, SiteForm):
     email = _email_field("Email address", strict=True)
     password = PasswordField("Password", validators=[InputRequired("Choose a password.")])
     confirm = PasswordField(
@@ -87,7 +87,7 @@ class SignUpForm(_NewPasswordMixin, FlaskForm):
         return self.email.data or ""
 
 
-class SignInForm(FlaskForm):
+class SignInForm(SiteForm):
     email = _email_field("Email address", strict=False)
     password = PasswordField(
         "Password",
@@ -99,11 +99,11 @@ class SignInForm(FlaskForm):
     next = HiddenField()
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(SiteForm):
     email = _email_field("Email address", strict=False)
 
 
-class ResetPasswordForm(_NewPasswordMixin, FlaskForm):
+class ResetPasswordForm(_NewPasswordMixin, SiteForm):
     password = PasswordField("New password", validators=[InputRequired("Choose a password.")])
     confirm = PasswordField(
         "Type the new password again", validators=[InputRequired("Type the password again.")]
@@ -117,5 +117,5 @@ class ResetPasswordForm(_NewPasswordMixin, FlaskForm):
         return self._email
 
 
-class ActionForm(FlaskForm):
+class ActionForm(SiteForm):
     """No fields: a POST button (sign out, resend) that carries only the CSRF token."""

@@ -20,6 +20,7 @@ from wtforms import (
     Field,
     Form,
     FormField,
+    HiddenField,
     IntegerField,
     SelectChoice,
     SelectField,
@@ -30,6 +31,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
+from ..forms import BusyAwareMixin, SiteForm
 from ..geo import US_STATES
 from ..listings.records import (
     BOOLEAN_FIELDS,
@@ -60,7 +62,7 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
     return [SelectChoice(value, label) for value, label in pairs]
 
 
-class AdminSecureForm(BaseForm):
+class AdminSecureForm(BusyAwareMixin, BaseForm):
     """Flask-Admin's base form with Flask-WTF's CSRF token (the one CSRFProtect checks)."""
 
     class Meta(FlaskForm.Meta):
@@ -105,7 +107,7 @@ class OfferingForm(Form):
         return any(str(value).strip() for value in typed) or bool(self.insurance_accepted.data)
 
 
-class ListingForm(FlaskForm):
+class ListingForm(SiteForm):
     """Every field of a listing. Build it with `listing_form()`, which adds the treatments."""
 
     name = _text("name", validators=[InputRequired("Enter the clinic's name.")])
@@ -152,6 +154,8 @@ class ListingForm(FlaskForm):
         validators=[Length(max=NOTE_LIMIT)],
         render_kw={"maxlength": NOTE_LIMIT, "rows": 3},
     )
+    # Edits only: the listing as this form showed it, signed (`listings.edit_base`).
+    base = HiddenField()
 
     # Set by `listing_form()` on the per-request subclass.
     vocabularies: dict[str, dict[str, str]] = {}
@@ -173,8 +177,12 @@ class ListingForm(FlaskForm):
         ]
 
     def listing_fields(self) -> list[Field]:
-        """The top-level fields, in form order (treatments and the note excluded)."""
-        return [f for f in self if not f.name.startswith(OFFER_PREFIX) and f.name != "note"]
+        """The top-level fields, in form order (treatments, the note and the base excluded)."""
+        return [
+            f
+            for f in self
+            if not f.name.startswith(OFFER_PREFIX) and f.name not in ("note", "base")
+        ]
 
     # -- record <-> form ---------------------------------------------------------------
     def to_record(self) -> dict[str, Any]:
@@ -296,7 +304,7 @@ def _email_format(form: Form, field: Field) -> None:
         raise ValidationError("Enter an email address like name@clinic.com.")
 
 
-class ClaimForm(FlaskForm):
+class ClaimForm(SiteForm):
     """Ask to manage an existing listing."""
 
     work_email = StringField(
@@ -312,10 +320,16 @@ class ClaimForm(FlaskForm):
     )
 
 
-class DecisionForm(FlaskForm):
-    """An editor's decision on a revision; `lock_version` is what the editor looked at."""
+class DecisionForm(SiteForm):
+    """An editor's decision on a revision; `lock_version` is what the editor looked at.
+
+    A stale edit's approval form sets `choose_fields` and ticks the changes to apply
+    (`apply`, by diff key; the service refuses keys the edit does not change).
+    """
 
     lock_version = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    choose_fields = HiddenField()
+    apply = SelectMultipleField(validate_choice=False)
     reason = TextAreaField(
         "Reason (the clinic will read it)",
         validators=[Length(max=NOTE_LIMIT)],

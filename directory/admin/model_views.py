@@ -30,7 +30,9 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField
 from wtforms.validators import ValidationError
 
+from ..database import DatabaseBusy
 from ..extensions import db
+from ..forms import BUSY_MESSAGE
 from ..geo import get_gazetteer
 from ..listings.audit import record_event
 from ..listings.moderation import InvalidRecord, revert_to, set_trusted
@@ -116,6 +118,9 @@ class DirectoryModelView(ModelView):
     page_size = 50
 
     def handle_view_exception(self, exc: Exception) -> bool:
+        if isinstance(exc, DatabaseBusy):  # Flask-Admin rolls back and shows the form again
+            flash(BUSY_MESSAGE, "error")
+            return True
         if isinstance(exc, StaleDataError):
             flash(
                 "Someone else saved this record while you were editing it. "

@@ -56,6 +56,9 @@ def backup_sqlite(folder: Path, now: datetime | None = None) -> Path:
         try:
             os.chmod(partial, 0o600)
             source.backup(copy)
+            # The site runs in WAL mode (directory/database.py); a backup is one
+            # self-contained file, with no -wal or -shm beside it once opened.
+            copy.execute("PRAGMA journal_mode = DELETE")
             result = copy.execute("PRAGMA integrity_check").fetchone()
         finally:
             copy.close()
