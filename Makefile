@@ -1,11 +1,12 @@
-# Two commands: `make run` serves the site, `make test` runs the whole suite.
+# Two commands: `make run` serves the site (gunicorn), `make test` runs the whole suite.
+# `make dev` serves it with Flask's reloader instead.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test setup lint bench lighthouse clean
+.PHONY: run dev test setup lint bench lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,16 +43,25 @@ $(VENDOR)/.stamp: package.json package-lock.json
 setup: $(VENV)/.installed $(VENDOR)/.stamp
 	$(BIN)/flask --app wsgi setup
 
+# Plain http on this machine: the site's own address, cookies without Secure.
+LOCAL_ENV := HOST=$(HOST) PORT=$(PORT) SITE_URL=http://$(HOST):$(PORT) SECURE_COOKIES=0
+
+# gunicorn, as in production (settings in gunicorn.conf.py).
 run: setup
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl-C to stop)"
-	SECURE_COOKIES=0 $(BIN)/flask --app wsgi run --host $(HOST) --port $(PORT)
+	@echo "Serving on http://$(HOST):$(PORT)/ with gunicorn (Ctrl-C to stop)"
+	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py
+
+# Flask's development server: reloads on code changes, debugger on errors.
+dev: setup
+	@echo "Development server on http://$(HOST):$(PORT)/ (reloads on changes; Ctrl-C to stop)"
+	$(LOCAL_ENV) $(BIN)/flask --app wsgi run --debug --reload --host $(HOST) --port $(PORT)
 
 test: $(VENV)/.installed-test $(VENDOR)/.stamp
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check directory tests seed_data bench
-	$(BIN)/ruff format --check directory tests seed_data bench
+	$(BIN)/ruff check directory tests seed_data bench gunicorn.conf.py wsgi.py
+	$(BIN)/ruff format --check directory tests seed_data bench gunicorn.conf.py wsgi.py
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/search.py
