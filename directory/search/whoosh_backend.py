@@ -31,10 +31,12 @@ import math
 import shutil
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Callable, Hashable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import chain, islice
 from pathlib import Path
 from typing import TypeVar
@@ -199,6 +201,24 @@ class _Generation:
         return found
 
 
+def _attempt(
+    action: Callable[[], T], catch: type[Exception] = Exception
+) -> tuple[T | None, str | None]:
+    """Run a read of the index: (its value, None), or (None, what went wrong, in words).
+
+    The exception itself is dropped here, under a filter: Whoosh leaves open the file
+    it failed on (a table of contents it cannot parse, say), and letting go of the
+    traceback closes it, without a ResourceWarning for a leak that is Whoosh's.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        try:
+            return action(), None
+        except catch as exc:
+            failure = str(exc) if isinstance(exc, _ReadFailed) else f"{type(exc).__name__}: {exc}"
+    return None, failure
+
+
 @contextmanager
 def _reading() -> Iterator[None]:
     """Any failure of Whoosh while reading becomes `_ReadFailed`."""
@@ -251,14 +271,14 @@ class WhooshBackend(SearchBackend):
                 continue
             if folder == self._damaged:
                 raise IndexDamaged(f"the search index in {folder.name} is damaged", folder)
-            try:
-                return folder, _storage(folder).open_index()
-            except Exception as exc:
-                if self.folders.current() != folder:
-                    continue  # a rebuild replaced it meanwhile: open the new one
-                if attempt == OPEN_RETRIES - 1:
-                    raise self._damage(folder, exc) from exc
-                time.sleep(0.005 * (attempt + 1))
+            ix, failure = _attempt(_storage(folder).open_index)
+            if ix is not None:
+                return folder, ix
+            if self.folders.current() != folder:
+                continue  # a rebuild replaced it meanwhile: open the new one
+            if attempt == OPEN_RETRIES - 1:
+                raise self._damage(folder, failure)
+            time.sleep(0.005 * (attempt + 1))
         raise IndexDamaged("the search index kept changing while being opened")
 
     def _create_first(self) -> None:
@@ -414,19 +434,18 @@ class WhooshBackend(SearchBackend):
         """
         for attempt in range(OPEN_RETRIES):
             folder, ix = self._open()
-            try:
-                searcher = ix.searcher()
-            except Exception as exc:
+            searcher, failure = _attempt(ix.searcher)
+            if searcher is None:
                 if self.folders.current() != folder and attempt < OPEN_RETRIES - 1:
                     continue
-                raise self._damage(folder, exc) from exc
-            try:
-                return folder, searcher, read(searcher)
-            except Exception as exc:
-                outdated = self._outdated(folder, searcher)
-                searcher.close()
-                if not outdated or attempt == OPEN_RETRIES - 1:
-                    raise self._damage(folder, exc) from exc
+                raise self._damage(folder, failure)
+            value, failure = _attempt(partial(read, searcher))
+            if failure is None:
+                return folder, searcher, value  # type: ignore[return-value]
+            outdated = self._outdated(folder, searcher)
+            _attempt(searcher.close)
+            if not outdated or attempt == OPEN_RETRIES - 1:
+                raise self._damage(folder, failure)
         raise AssertionError("unreachable")
 
     def _outdated(self, folder: Path, searcher: Searcher) -> bool:
@@ -438,11 +457,10 @@ class WhooshBackend(SearchBackend):
         except Exception:
             return False
 
-    def _damage(self, folder: Path, exc: BaseException) -> IndexDamaged:
+    def _damage(self, folder: Path, failure: str | None) -> IndexDamaged:
         """Remember `folder` as damaged (searches answer at once) and describe it."""
         self._damaged = folder
-        reason = exc.args[0] if isinstance(exc, _ReadFailed) else f"{type(exc).__name__}: {exc}"
-        return IndexDamaged(f"the search index in {folder.name} cannot be read ({reason})", folder)
+        return IndexDamaged(f"the search index in {folder.name} cannot be read ({failure})", folder)
 
     # -- searching ------------------------------------------------------------------
     def _current(self) -> _Generation:
@@ -537,13 +555,13 @@ class WhooshBackend(SearchBackend):
         process replaced files meanwhile, run it again on the newer generation."""
         for attempt in range(OPEN_RETRIES):
             generation = self._current()
-            try:
-                return self._search(generation, query)
-            except _ReadFailed as exc:
-                if not self._outdated(generation.folder, generation.searcher):
-                    raise self._damage(generation.folder, exc) from exc
-                if attempt == OPEN_RETRIES - 1:
-                    raise self._damage(generation.folder, exc) from exc
+            page, failure = _attempt(partial(self._search, generation, query), _ReadFailed)
+            if failure is None:
+                return page  # type: ignore[return-value]
+            if attempt == OPEN_RETRIES - 1 or not self._outdated(
+                generation.folder, generation.searcher
+            ):
+                raise self._damage(generation.folder, failure)
         raise AssertionError("unreachable")
 
     def _search(self, generation: _Generation, query: SearchQuery) -> SearchPage:
