@@ -40,11 +40,13 @@ $(VENDOR)/.stamp: package.json package-lock.json
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/
 	touch $@
 
-setup: $(VENV)/.installed $(VENDOR)/.stamp
-	$(BIN)/flask --app wsgi setup
+# Plain http on this machine: the site's own address (mailed links start with it),
+# cookies without Secure.
+SITE_URL ?= http://$(HOST):$(PORT)
+LOCAL_ENV := HOST=$(HOST) PORT=$(PORT) SITE_URL=$(SITE_URL) SECURE_COOKIES=0
 
-# Plain http on this machine: the site's own address, cookies without Secure.
-LOCAL_ENV := HOST=$(HOST) PORT=$(PORT) SITE_URL=http://$(HOST):$(PORT) SECURE_COOKIES=0
+setup: $(VENV)/.installed $(VENDOR)/.stamp
+	$(LOCAL_ENV) $(BIN)/flask --app wsgi setup
 
 # gunicorn, as in production (settings in gunicorn.conf.py).
 run: setup
