@@ -64,3 +64,12 @@ def post_fork(server, worker) -> None:
     with app.app_context():
         for engine in db.engines.values():
             engine.dispose(close=False)
+
+
+def post_worker_init(worker) -> None:
+    """Before serving: drain the index queue a killed process left, and open the index
+    (damage found there starts its repair in this worker, not in the master)."""
+    from directory.search.catch_up import startup
+    from wsgi import app
+
+    startup(app)
