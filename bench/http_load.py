@@ -1,24 +1,36 @@
-"""HTTP throughput and latency under gunicorn (2 sync workers), measured with wrk.
+"""HTTP throughput and latency under gunicorn with gunicorn.conf.py, what `make run` serves.
 
-    .venv/bin/python bench/http_load.py                        # demo clinics, SQLite + Whoosh
+    .venv/bin/python bench/http_load.py --concurrency 10 20 50 --backend whoosh postgres
+    .venv/bin/python bench/http_load.py                        # wrk table: demo clinics, Whoosh
     .venv/bin/python bench/http_load.py --size 10000           # 10k synthetic listings
     .venv/bin/python bench/http_load.py --backend postgres     # scratch PostGIS database
 
 Builds a site in a temporary folder (migrations, vocabularies, the demo clinics or
-`--size` synthetic ones from bench/listings.py, a full index rebuild), serves it
-with `gunicorn -w 2` on 127.0.0.1:<free port> and runs wrk (Debian package `wrk`)
-against a results page, the JSON API, a clinic page and `/bench/ping`: a trivial
-route registered only on this bench app (`bench_app` below, gunicorn's app
-factory), never in the product. The ping goes through the same app-wide hooks
-(security headers, host check), so it is the ceiling of Flask + gunicorn for this
-app on this machine, and each page is reported as a fraction of it. wrk shares
-the machine's cores with the server. Any socket error or non-2xx answer is
-reported and makes the exit status 1.
+`--size` synthetic ones from bench/listings.py, a full index rebuild; PostgreSQL in
+a scratch database `bench_<random>` with PostGIS, created and dropped here) and
+serves it with `gunicorn --config gunicorn.conf.py` on 127.0.0.1:<free port>
+(gthread, WEB_WORKERS x WEB_THREADS, default 2 x 4; `--workers`, `--web-threads`).
+
+`--concurrency N ...`: for each level, N clients at once for `--seconds`, each on
+its own keep-alive connection and with a cookie of its own (so the page cache,
+which only answers cookie-less visitors, never does), each request the next of
+12,000 different `/search` pages. The server is `wsgi:app`, exactly what
+`make run` serves. Reported per level: throughput, p50/p95/p99 latency (send to
+last byte) and errors: 5xx answers and transport errors (refused, reset, timed
+out after `--timeout`). The clients are pure Python (asyncio) and share the
+machine's cores with the server.
+
+Without `--concurrency`: wrk (Debian package `wrk`) against a results page, the JSON
+API, a clinic page and `/bench/ping`, a trivial route registered only on this
+bench app (`bench_app` below, gunicorn's app factory), never in the product; each
+page is reported as a fraction of the ping. Any error makes the exit status 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import itertools
 import os
 import random
 import re
@@ -27,6 +39,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
 from urllib.request import urlopen
@@ -62,6 +78,7 @@ def prepare(env: dict[str, str], size: int | None) -> str:
     from werkzeug.datastructures import MultiDict
 
     from directory import create_app
+    from directory.extensions import db
     from directory.listings import demo
     from directory.listings.finder import find
     from directory.listings.vocabulary import load_vocabularies
@@ -81,6 +98,8 @@ def prepare(env: dict[str, str], size: int | None) -> str:
         indexed = sync.rebuild()
         found = find(MultiDict({"where": WHERE, "q": Q}))
         slug = found.results[0].clinic.slug
+        db.session.remove()
+        db.engine.dispose()
     print(f"site: {indexed} listings indexed ({env['SEARCH_BACKEND']})", flush=True)
     return f"/clinics/{slug}"
 
@@ -91,11 +110,13 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_until_up(base: str, timeout: float = 30.0) -> None:
+def wait_until_up(url: str, server: subprocess.Popen, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
+        if server.poll() is not None:
+            raise RuntimeError(f"gunicorn exited with {server.returncode} during start-up")
         try:
-            with urlopen(f"{base}/bench/ping", timeout=2) as response:
+            with urlopen(url, timeout=5) as response:
                 if response.status == 200:
                     return
         except OSError:
@@ -104,9 +125,76 @@ def wait_until_up(base: str, timeout: float = 30.0) -> None:
             time.sleep(0.2)
 
 
-def _ms(value: str) -> float:
-    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
-    return float(number) * UNITS[unit]
+@dataclass
+class Site:
+    base: str
+    clinic: str
+    server: subprocess.Popen
+    workers: int
+    threads: int
+
+
+@contextmanager
+def serve(args: argparse.Namespace, backend: str, app: str, ready: str) -> Iterator[Site]:
+    """A fresh site of `backend`, served by gunicorn with gunicorn.conf.py and `app`."""
+    from search import scratch_database
+
+    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
+        database = scratch_database(args.pg_admin_url) if backend == "postgres" else nullcontext()
+        with database as url:
+            port = free_port()
+            env = {
+                "INSTANCE_PATH": tmp,
+                "DATABASE_URL": url or f"sqlite:///{tmp}/directory.sqlite",
+                "SEARCH_BACKEND": backend,
+                "SEARCH_INDEX_DIR": f"{tmp}/search-index",
+                "SECRET_KEY": "bench-http",
+                "SITE_URL": f"http://127.0.0.1:{port}",
+                "SECURE_COOKIES": "0",
+                "DEMO_DATA": "0",
+                "MAIL_OUTBOX_DIR": f"{tmp}/outbox",
+                "HOST": "127.0.0.1",
+                "PORT": str(port),
+                "WEB_WORKERS": str(args.workers),
+                "WEB_THREADS": str(args.web_threads),
+            }
+            clinic = prepare(env, args.size)
+            if url:  # as autovacuum would soon after a bulk load
+                import psycopg
+
+                with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
+                    conn.execute("ANALYZE")
+            log = open(Path(tmp) / "gunicorn.log", "w")  # noqa: SIM115
+            server = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "gunicorn"),
+                    "--config",
+                    str(ROOT / "gunicorn.conf.py"),
+                    "--pythonpath",
+                    f"{ROOT},{ROOT / 'bench'}",
+                    app,
+                ],
+                cwd=ROOT,
+                env={**os.environ, **env},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            base = f"http://127.0.0.1:{port}"
+            try:
+                wait_until_up(base + ready, server)
+                yield Site(base, clinic, server, args.workers, args.web_threads)
+            finally:
+                server.terminate()
+                server.wait(timeout=60)
+                log.close()
+                errors = [
+                    line
+                    for line in (Path(tmp) / "gunicorn.log").read_text().splitlines()
+                    if "[ERROR]" in line or "Traceback" in line
+                ]
+                if errors:
+                    print(f"gunicorn log ({backend}): {len(errors)} error lines, first:")
+                    print("  " + "\n  ".join(errors[:5]))
 
 
 def distinct_searches(path: str, count: int) -> list[str]:
@@ -126,6 +214,170 @@ def distinct_searches(path: str, count: int) -> list[str]:
     ]
     random.Random(5).shuffle(paths)
     return paths[:count]
+
+
+def worker_peaks_mb(master: int) -> list[float]:
+    """Peak RSS (VmHWM) of each gunicorn worker."""
+    peaks = []
+    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    for pid in children:
+        status = Path(f"/proc/{pid}/status").read_text()
+        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
+    return peaks
+
+
+# -- concurrent clients (pure Python) --------------------------------------------------------
+@dataclass
+class Level:
+    """What N clients saw in one timed run."""
+
+    clients: int
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds, answered requests
+    statuses: dict[int, int] = field(default_factory=dict)
+    transport_errors: int = 0
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if status >= 500)
+
+    @property
+    def other_errors(self) -> int:
+        return sum(n for status, n in self.statuses.items() if 300 <= status < 500)
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        if not ordered:
+            return float("nan")
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000
+
+
+async def _read_response(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    """Read one HTTP/1.1 response; (status, server will close the connection)."""
+    head = await reader.readuntil(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split(" ", 2)[1])
+    headers = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+    if headers.get("transfer-encoding", "").lower() == "chunked":
+        while True:
+            size = int((await reader.readuntil(b"\r\n")).split(b";")[0], 16)
+            await reader.readexactly(size + 2)
+            if size == 0:
+                break
+    else:
+        await reader.readexactly(int(headers.get("content-length", "0")))
+    return status, headers.get("connection", "").lower() == "close"
+
+
+async def _client(
+    number: int,
+    host: str,
+    port: int,
+    paths: Iterator[str],
+    until: float,
+    timeout: float,
+    run: Level,
+) -> None:
+    """One visitor: a keep-alive connection, a cookie of its own, a new search each time."""
+    writer: asyncio.StreamWriter | None = None
+    reader: asyncio.StreamReader | None = None
+    cookie = f"bench-client={number}"
+    while time.monotonic() < until:
+        request = (
+            f"GET {next(paths)} HTTP/1.1\r\nHost: {host}:{port}\r\nCookie: {cookie}\r\n"
+            "Accept: text/html\r\n\r\n"
+        ).encode()
+        started = time.perf_counter()
+        try:
+            if writer is None:
+                reader, writer = await asyncio.wait_for(
+                    asyncio.open_connection(host, port), timeout
+                )
+            writer.write(request)
+            status, closing = await asyncio.wait_for(_read_response(reader), timeout)
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            if time.monotonic() < until:
+                run.transport_errors += 1
+            if writer is not None:
+                writer.close()
+            writer = reader = None
+            continue
+        if time.monotonic() <= until:  # answers after the bell are not counted
+            run.latencies.append(time.perf_counter() - started)
+            run.statuses[status] = run.statuses.get(status, 0) + 1
+        if closing:
+            writer.close()
+            writer = reader = None
+    if writer is not None:
+        writer.close()
+
+
+def concurrent_run(base: str, clients: int, seconds: float, timeout: float, paths) -> Level:
+    """`clients` visitors at once for `seconds`; what they saw."""
+    host, port = base.removeprefix("http://").split(":")
+    run = Level(clients)
+
+    async def main() -> None:
+        until = time.monotonic() + seconds
+        started = time.monotonic()
+        await asyncio.gather(
+            *(_client(n, host, int(port), paths, until, timeout, run) for n in range(clients))
+        )
+        run.seconds = min(time.monotonic(), until) - started
+
+    asyncio.run(main())
+    return run
+
+
+def concurrency_mode(args: argparse.Namespace) -> int:
+    paths = itertools.cycle(distinct_searches("/search", DISTINCT))
+    results: list[tuple[str, Level]] = []
+    peaks: dict[str, list[float]] = {}
+    for backend in args.backend:
+        with serve(args, backend, "wsgi:app", "/") as site:
+            concurrent_run(site.base, 4, args.warmup, args.timeout, paths)  # not reported
+            for clients in args.concurrency:
+                run = concurrent_run(site.base, clients, args.seconds, args.timeout, paths)
+                results.append((backend, run))
+                print(
+                    f"{backend} {clients} clients: {len(run.latencies)} answers, "
+                    f"{run.server_errors} 5xx, {run.transport_errors} transport errors",
+                    flush=True,
+                )
+            peaks[backend] = worker_peaks_mb(site.server.pid)
+    labels = {"whoosh": "SQLite + Whoosh", "postgres": "PostgreSQL + postgres search"}
+    print(
+        f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn --config gunicorn.conf.py "
+        f"(gthread, {args.workers} workers x {args.web_threads} threads), wsgi:app; "
+        f"{args.seconds:g} s per level; distinct /search pages, one cookie per client"
+    )
+    print(
+        "| engine | clients | answers | req/s | p50 ms | p95 ms | p99 ms "
+        "| 5xx | transport errors | other non-200 |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    failed = 0
+    for backend, run in results:
+        failed += run.server_errors + run.transport_errors
+        print(
+            f"| {labels[backend]} | {run.clients} | {len(run.latencies):,} "
+            f"| {len(run.latencies) / run.seconds:.0f} | {run.percentile(50):.0f} "
+            f"| {run.percentile(95):.0f} | {run.percentile(99):.0f} | {run.server_errors} "
+            f"| {run.transport_errors} | {run.other_errors} |"
+        )
+    for backend, values in peaks.items():
+        print(f"worker peak RSS (VmHWM), {backend}: {', '.join(f'{p:.0f} MB' for p in values)}")
+    return 1 if failed else 0
+
+
+# -- wrk: one URL or a rotation, a few connections ------------------------------------------
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * UNITS[unit]
 
 
 def rotation_script(paths: list[str], folder: str) -> str:
@@ -175,25 +427,80 @@ def wrk(url: str, seconds: int, connections: int, threads: int, script: str | No
     return result
 
 
-def worker_peaks_mb(master: int) -> list[float]:
-    """Peak RSS (VmHWM) of each gunicorn worker."""
-    peaks = []
-    children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-    for pid in children:
-        status = Path(f"/proc/{pid}/status").read_text()
-        peaks.append(int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) / 1024)
-    return peaks
+def wrk_mode(args: argparse.Namespace) -> int:
+    failed = 0
+    for backend in args.backend:
+        with (
+            serve(args, backend, "http_load:bench_app()", "/bench/ping") as site,
+            tempfile.TemporaryDirectory(prefix="bench-wrk-") as tmp,
+        ):
+            base, clinic = site.base, site.clinic
+            # (path, wrk script or None): one URL again and again (after the first
+            # request, answered by the page cache), or a new search every request.
+            rotations = {
+                name: distinct_searches(name, DISTINCT) for name in ("/search", "/api/v1/search")
+            }
+            paths = {
+                "/bench/ping (Flask ceiling)": ("/bench/ping", None),
+                f"/search?{SEARCH_QUERY}": (f"/search?{SEARCH_QUERY}", None),
+                f"/api/v1/search?{SEARCH_QUERY}": (f"/api/v1/search?{SEARCH_QUERY}", None),
+                f"clinic page {clinic}": (clinic, None),
+                **{
+                    f"{name}, {DISTINCT} distinct searches in turn": (
+                        name,
+                        rotation_script(rotated, tmp),
+                    )
+                    for name, rotated in rotations.items()
+                },
+            }
+            for path, script in paths.values():
+                first = path if script is None else distinct_searches(path, 1)[0]
+                with urlopen(base + first, timeout=30) as response:
+                    assert response.status == 200, (first, response.status)
+                if script is None:  # a rotation's warm-up would fill its cache
+                    wrk(base + path, args.warmup, args.connections, args.threads)
+            results = {
+                label: wrk(base + path, int(args.seconds), args.connections, args.threads, script)
+                for label, (path, script) in paths.items()
+            }
+            peaks = worker_peaks_mb(site.server.pid)
+        ceiling = results["/bench/ping (Flask ceiling)"]["rps"]
+        print(
+            f"\ngunicorn --config gunicorn.conf.py ({args.workers} x {args.web_threads} gthread), "
+            f"{backend}, wrk -t{args.threads} -c{args.connections} -d{args.seconds}s, "
+            "same 2-core machine"
+        )
+        print("| URL | requests | req/s | median ms | p99 ms | errors | of ping req/s |")
+        print("|---|---|---|---|---|---|---|")
+        for label, r in results.items():
+            errors = r["non_2xx"] + r["socket_errors"]
+            failed += errors
+            print(
+                f"| {label} | {r['requests']} | {r['rps']:.0f} | {r['p50']:.1f} "
+                f"| {r['p99']:.1f} | {errors} | {r['rps'] / ceiling:.0%} |"
+            )
+        print(f"worker peak RSS (VmHWM): {', '.join(f'{p:.0f} MB' for p in peaks)}")
+    return 1 if failed else 0
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", choices=["whoosh", "postgres"], default="whoosh")
+    parser.add_argument("--backend", nargs="+", choices=["whoosh", "postgres"], default=["whoosh"])
     parser.add_argument("--size", type=int, help="synthetic listings instead of the demo set")
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2, help="WEB_WORKERS")
+    parser.add_argument("--web-threads", type=int, default=4, help="WEB_THREADS")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="concurrent clients per level (e.g. 10 20 50): the Python client instead of wrk",
+    )
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
+    parser.add_argument("--connections", type=int, default=4, help="wrk connections")
     parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--seconds", type=int, default=20, help="per URL")
-    parser.add_argument("--warmup", type=int, default=3, help="seconds per URL, not reported")
+    parser.add_argument("--seconds", type=float, default=20, help="per URL or level")
+    parser.add_argument("--warmup", type=int, default=3, help="seconds, not reported")
     parser.add_argument(
         "--pg-admin-url",
         default=os.environ.get(
@@ -201,105 +508,7 @@ def main() -> int:
         ),
     )
     args = parser.parse_args()
-
-    from contextlib import nullcontext
-
-    from search import scratch_database
-
-    with tempfile.TemporaryDirectory(prefix="bench-http-") as tmp:
-        database = (
-            scratch_database(args.pg_admin_url) if args.backend == "postgres" else nullcontext()
-        )
-        with database as url:
-            env = {
-                "INSTANCE_PATH": tmp,
-                "DATABASE_URL": url or f"sqlite:///{tmp}/directory.sqlite",
-                "SEARCH_BACKEND": args.backend,
-                "SEARCH_INDEX_DIR": f"{tmp}/search-index",
-                "SECRET_KEY": "bench-http",
-                "SECURE_COOKIES": "0",
-                "DEMO_DATA": "0",
-                "MAIL_OUTBOX_DIR": f"{tmp}/outbox",
-            }
-            clinic = prepare(env, args.size)
-            if url:  # as autovacuum would soon after a bulk load
-                import psycopg
-
-                with psycopg.connect(url.replace("+psycopg", ""), autocommit=True) as conn:
-                    conn.execute("ANALYZE")
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            log = open(Path(tmp) / "gunicorn.log", "w")  # noqa: SIM115
-            server = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "gunicorn"),
-                    "--workers",
-                    str(args.workers),
-                    "--bind",
-                    f"127.0.0.1:{port}",
-                    "--pythonpath",
-                    f"{ROOT},{ROOT / 'bench'}",
-                    "http_load:bench_app()",
-                ],
-                cwd=ROOT,
-                env={**os.environ, **env},
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_until_up(base)
-                # (path, wrk script or None): one URL again and again (after the first
-                # request, answered by the page cache), or a new search every request.
-                rotations = {
-                    name: distinct_searches(name, DISTINCT)
-                    for name in ("/search", "/api/v1/search")
-                }
-                paths = {
-                    "/bench/ping (Flask ceiling)": ("/bench/ping", None),
-                    f"/search?{SEARCH_QUERY}": (f"/search?{SEARCH_QUERY}", None),
-                    f"/api/v1/search?{SEARCH_QUERY}": (f"/api/v1/search?{SEARCH_QUERY}", None),
-                    f"clinic page {clinic}": (clinic, None),
-                    **{
-                        f"{name}, {DISTINCT} distinct searches in turn": (
-                            name,
-                            rotation_script(rotated, tmp),
-                        )
-                        for name, rotated in rotations.items()
-                    },
-                }
-                for path, script in paths.values():
-                    first = path if script is None else distinct_searches(path, 1)[0]
-                    with urlopen(base + first, timeout=30) as response:
-                        assert response.status == 200, (first, response.status)
-                    if script is None:  # a rotation's warm-up would fill its cache
-                        wrk(base + path, args.warmup, args.connections, args.threads)
-                results = {
-                    label: wrk(base + path, args.seconds, args.connections, args.threads, script)
-                    for label, (path, script) in paths.items()
-                }
-                peaks = worker_peaks_mb(server.pid)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
-                log.close()
-
-    ceiling = results["/bench/ping (Flask ceiling)"]["rps"]
-    print(
-        f"\ngunicorn -w {args.workers} (sync), {args.backend}, wrk -t{args.threads} "
-        f"-c{args.connections} -d{args.seconds}s, same 2-core machine"
-    )
-    print("| URL | requests | req/s | median ms | p99 ms | errors | of ping req/s |")
-    print("|---|---|---|---|---|---|---|")
-    errors = 0
-    for label, r in results.items():
-        failed = r["non_2xx"] + r["socket_errors"]
-        errors += failed
-        print(
-            f"| {label} | {r['requests']} | {r['rps']:.0f} | {r['p50']:.1f} | {r['p99']:.1f} "
-            f"| {failed} | {r['rps'] / ceiling:.0%} |"
-        )
-    print(f"worker peak RSS (VmHWM): {', '.join(f'{p:.0f} MB' for p in peaks)}")
-    return 1 if errors else 0
+    return concurrency_mode(args) if args.concurrency else wrk_mode(args)
 
 
 if __name__ == "__main__":
