@@ -325,3 +325,27 @@ def test_first_use_of_a_new_site_makes_an_empty_index(tmp_path):
             assert get_backend().check() == []
         assert IndexFolders(Path(app.config["SEARCH_INDEX_DIR"])).current() is not None
     assert os.path.isdir(tmp_path / "index")
+
+
+@pytest.mark.parametrize("damage", ["table of contents garbled", "index folder deleted"])
+def test_setup_starts_from_a_damaged_index(whoosh_app, damage):
+    """`make run` runs `flask setup` first: whatever the folder holds, it serves."""
+    DAMAGE[damage](IndexFolders(Path(whoosh_app.config["SEARCH_INDEX_DIR"])).current())
+    result = _sibling(whoosh_app).test_cli_runner().invoke(args=["setup", "--no-demo"])
+    assert result.exit_code == 0, result.output
+    assert "Search index rebuilt (it was damaged): 30 published clinics." in result.output
+    assert _drift(whoosh_app).clean
+
+
+def test_setup_moves_an_index_of_the_older_layout_into_a_folder(whoosh_app):
+    """Before generation folders the Whoosh files sat in SEARCH_INDEX_DIR itself."""
+    root = Path(whoosh_app.config["SEARCH_INDEX_DIR"])
+    folder = IndexFolders(root).current()
+    for path in folder.iterdir():
+        path.rename(root / path.name)
+    folder.rmdir()
+    (root / "CURRENT").unlink()
+    result = _sibling(whoosh_app).test_cli_runner().invoke(args=["setup", "--no-demo"])
+    assert result.exit_code == 0 and "30 published clinics" in result.output, result.output
+    assert not list(root.glob("*.toc"))
+    assert _drift(whoosh_app).clean
