@@ -27,10 +27,11 @@ from directory import create_app
 from directory.extensions import csrf, db
 from directory.forms import BUSY_MESSAGE
 from directory.listings.demo import load_demo
-from directory.models import Clinic, Revision, ThrottleEvent
+from directory.models import Clinic, Insurer, Revision, ThrottleEvent
 from directory.search import sync
 
 from .conftest import make_app
+from .test_admin import client_for, form_tokens, make_user
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 MESSAGE = "The phone number changed & the IV price is now $650 a session."
@@ -255,6 +256,22 @@ def test_a_sign_up_posted_while_the_database_is_locked_keeps_the_email(busy_app)
     assert answer.status_code == 400
     assert BUSY_MESSAGE in page and 'value="new.clinic@example.org"' in page
     assert 'class="error-summary"' in page
+
+
+def test_a_flask_admin_save_while_the_database_is_locked_shows_the_form_again(busy_app):
+    """Flask-Admin catches the view's exceptions itself: its views flash the message."""
+    editor = client_for(busy_app, make_user(busy_app, "ed@example.org", role="editor"))
+    url = "/admin/insurers/new/"
+    form = {"code": "harbor-health", "name": "Harbor Health Plan", "sort_order": "7"}
+    data = {**form_tokens(editor, url), **form}
+    with write_lock_held(_database(busy_app)):
+        answer = editor.post(url, data=data)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 200 and BUSY_MESSAGE in page
+    assert 'value="harbor-health"' in page and 'value="Harbor Health Plan"' in page
+    assert (
+        _count(busy_app, select(func.count(Insurer.id)).where(Insurer.code == "harbor-health")) == 0
+    )
 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
