@@ -1,15 +1,12 @@
 """The database engine: a pool sized from the web server, SQLite set up for concurrent
 writers, and the driver errors that mean "not now" raised as exceptions of their own.
 
-- PostgreSQL: `pool_size` is WEB_THREADS + 1 (each request thread's session holds
-  one connection; a background index rebuild may hold another), and up to
-  WEB_THREADS overflow connections, closed again when returned: the rate limits
-  (throttle.py) and the search backend briefly open a second connection while the
-  session holds its first, and with fewer, T threads each holding one and waiting
-  for another would wait for each other until the timeout. Waiting for a free
-  connection (`pool_timeout`) and opening a new one
-  (libpq's `connect_timeout`) are both bounded by DB_POOL_TIMEOUT seconds, so a
-  full pool or a dead server costs a visitor seconds, not minutes.
+- PostgreSQL: `pool_size` is WEB_THREADS + 1 (a request thread's session holds
+  one; a background index rebuild may hold another), plus WEB_THREADS overflow:
+  the rate limits (throttle.py) take a second, short connection while the session
+  holds its first, and with less, T threads would wait on each other until the
+  timeout. Waiting for a connection (`pool_timeout`) and opening one (libpq's
+  `connect_timeout`) are bounded by DB_POOL_TIMEOUT seconds: seconds, not minutes.
 - SQLite: WAL, so readers never wait for the writer; `busy_timeout`
   (SQLITE_BUSY_TIMEOUT_MS) for writers waiting for each other; `synchronous=NORMAL`,
   which with WAL can lose the last commits in a power cut but never corrupts.
