@@ -88,9 +88,9 @@ def queued() -> int:
 def drain(wait: float = COMMIT_DRAIN_WAIT) -> bool:
     """Index every queued clinic from committed rows and delete its entries.
 
-    Returns True when the queue was emptied. Never raises for the index's sake: when
-    another writer holds the index longer than `wait` seconds, or the index is
-    damaged (which starts its repair), the entries stay for the next drain. Entries
+    Returns True when the queue was emptied. Never raises: when another writer holds
+    the index longer than `wait` seconds, the index is damaged (which starts its
+    repair) or the database fails, the entries stay for the next drain. Entries
     are deleted by id, so a change queued while a batch is indexed stays queued.
     Commits the session: call it with no work of the caller's pending.
     """
@@ -116,10 +116,9 @@ def drain(wait: float = COMMIT_DRAIN_WAIT) -> bool:
             current_app.logger.warning("Queued re-indexing waits for a repair: %s", exc)
             healing.report_damage(current_app._get_current_object(), exc.where)  # type: ignore[attr-defined]
             return False
-        except Exception:
+        except Exception:  # the database (busy, gone): the next drain tries again
             db.session.rollback()
             current_app.logger.exception("Re-indexing %d queued clinics failed", len(ids))
-            healing.report_damage(current_app._get_current_object())  # type: ignore[attr-defined]
             return False
 
 

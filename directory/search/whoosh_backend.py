@@ -201,6 +201,15 @@ class _Generation:
         return found
 
 
+def _replace(writer: writing.IndexWriter, clinic_ids: set[int], docs: list[ClinicDocument]) -> None:
+    """Delete the clinics' documents, add the new ones, commit."""
+    for clinic_id in clinic_ids - {doc.id for doc in docs}:
+        writer.delete_by_term("cid", str(clinic_id))
+    for doc in docs:
+        writer.update_document(**_fields(doc))
+    writer.commit()
+
+
 def _attempt(
     action: Callable[[], T], catch: type[Exception] = Exception
 ) -> tuple[T | None, str | None]:
@@ -301,24 +310,40 @@ class WhooshBackend(SearchBackend):
         finally:
             lock.__exit__(None, None, None)
 
-    @contextmanager
-    def _writing(self, wait: float | None = None) -> Iterator[writing.IndexWriter]:
-        """A writer on the current folder, under the index's write lock, writing plain
-        segment files (see the module docstring); committed when the block ends."""
+    def _write(
+        self,
+        wait: float | None,
+        clinic_ids: set[int],
+        documents: Callable[[], Iterable[ClinicDocument]],
+    ) -> None:
+        """Remove these clinics and add `documents()` in one commit on the current folder,
+        under the index's write lock, as plain segment files (see the module docstring).
+
+        `documents` is called once the lock is held. A failure of Whoosh's (opening
+        the writer, merging segments on commit) is damage to the folder; a failure
+        of `documents` (the database) is raised as it is and writes nothing.
+        """
         with self._locked(WRITE_LOCK_TIMEOUT if wait is None else wait):
-            _, ix = self._open(locked=True)
-            with ix.writer(compound=False) as writer:
-                yield writer
+            folder, ix = self._open(locked=True)
+            writer, failure = _attempt(partial(ix.writer, compound=False))
+            if writer is None:
+                raise self._damage(folder, failure)
+            try:
+                docs = list(documents())
+            except BaseException:
+                writer.cancel()
+                raise
+            _, failure = _attempt(partial(_replace, writer, clinic_ids, docs))
+            if failure is not None:
+                _attempt(writer.cancel)
+                raise self._damage(folder, failure)
 
     def index(self, documents: Iterable[ClinicDocument]) -> None:
-        with self._writing() as writer:
-            for doc in documents:
-                writer.update_document(**_fields(doc))
+        docs = list(documents)
+        self._write(None, {doc.id for doc in docs}, lambda: docs)
 
     def remove(self, clinic_ids: Iterable[int]) -> None:
-        with self._writing() as writer:
-            for clinic_id in clinic_ids:
-                writer.delete_by_term("cid", str(clinic_id))
+        self._write(None, set(clinic_ids), list)
 
     def refresh(
         self,
@@ -326,14 +351,9 @@ class WhooshBackend(SearchBackend):
         load: Callable[[set[int]], list[ClinicDocument]],
         wait: float | None = None,
     ) -> None:
-        """Read and write under one writer: the lock orders concurrent refreshes, and
-        readers see the clinics' removals and updates in one commit."""
-        with self._writing(wait) as writer:
-            documents = load(clinic_ids)
-            for clinic_id in clinic_ids - {doc.id for doc in documents}:
-                writer.delete_by_term("cid", str(clinic_id))
-            for doc in documents:
-                writer.update_document(**_fields(doc))
+        """Read and write under the lock: it orders concurrent refreshes, and readers
+        see the clinics' removals and updates in one commit."""
+        self._write(wait, clinic_ids, lambda: load(clinic_ids))
 
     def rebuild(
         self, documents: Iterable[ClinicDocument], replacing: Hashable | None = None
