@@ -31,7 +31,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
-from ..forms import BusyAwareMixin, SiteForm
+from ..forms import BusyAwareMixin, RefuseControlCharacters, SiteForm, SubForm
 from ..geo import US_STATES
 from ..listings.records import (
     BOOLEAN_FIELDS,
@@ -63,9 +63,10 @@ def choices(pairs: Iterable[tuple[str, str]]) -> list[SelectChoice]:
 
 
 class AdminSecureForm(BusyAwareMixin, BaseForm):
-    """Flask-Admin's base form with Flask-WTF's CSRF token (the one CSRFProtect checks)."""
+    """Flask-Admin's base form with Flask-WTF's CSRF token (the one CSRFProtect checks),
+    refusing control characters in every field like the site's own forms."""
 
-    class Meta(FlaskForm.Meta):
+    class Meta(RefuseControlCharacters, FlaskForm.Meta):
         pass
 
 
@@ -83,7 +84,7 @@ def _text(name: str, **kwargs: Any) -> StringField:
     return StringField(LABELS[name], render_kw=render_kw, **kwargs)
 
 
-class OfferingForm(Form):
+class OfferingForm(SubForm):
     """One treatment: whether it is offered and at what price (whole US dollars)."""
 
     offered = BooleanField("We offer this treatment")

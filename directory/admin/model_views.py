@@ -59,6 +59,7 @@ from .forms import (
     EditorUserForm,
     choices,
 )
+from .url_args import GuardedListArguments
 
 DATA_CATEGORY = "Directory data"
 RECORD_KEYS = (*SCALAR_FIELDS, *LIST_FIELDS, "offerings")
@@ -106,8 +107,9 @@ def _refresh_in_batches(ids: Iterable[int]) -> None:
         sync.refresh(ids[start : start + sync.BATCH])
 
 
-class DirectoryModelView(ModelView):
-    """Shared settings: CSRF-protected forms, our own asset templates, no deletions."""
+class DirectoryModelView(GuardedListArguments, ModelView):
+    """Shared settings: CSRF-protected forms, our own asset templates, no deletions,
+    URL arguments checked before they reach the database (`url_args`)."""
 
     form_base_class = AdminSecureForm
     list_template = "admin/directory/model/list.html"
