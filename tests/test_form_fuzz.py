@@ -21,6 +21,7 @@ from tests.test_admin import (  # noqa: F401  (`site` is a fixture)
     client_for,
     count,
     csrf_token,
+    form_tokens,
     listing_post,
     record_of,
     site,
@@ -149,7 +150,7 @@ def test_listing_form_with_any_value_in_any_field(site, field, value):  # noqa: 
     url = f"/admin/my-listings/{site.a}/edit"
     before = count(site.app, Revision)
     data = {**listing_post(record_of(site.app, site.a)), field: value}
-    data["csrf_token"] = csrf_token(owner, url)
+    data.update(form_tokens(owner, url))
     response = owner.post(url, data=data)
     assert response.status_code in (200, 302, 400), response.status_code
     if response.status_code == 400:
@@ -182,7 +183,7 @@ def test_control_characters_are_refused_clearly(site, value):  # noqa: F811
     url = f"/admin/my-listings/{site.a}/edit"
     before = count(site.app, Revision)
     data = {**listing_post(record_of(site.app, site.a)), "name": value}
-    data["csrf_token"] = csrf_token(owner, url)
+    data.update(form_tokens(owner, url))
     response = owner.post(url, data=data)
     assert response.status_code == 400
     assert "field-error" in response.get_data(as_text=True)

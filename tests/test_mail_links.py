@@ -27,8 +27,14 @@ from directory.listings import moderation
 from directory.mail import external_url, outbox_messages
 from directory.models import Revision, User
 from tests.conftest import ENGINES, make_app
-from tests.test_accounts import PASSWORD, csrf_token, make_user
-from tests.test_admin import client_for, listing_post, record_of, site  # noqa: F401
+from tests.test_accounts import PASSWORD, make_user
+from tests.test_admin import (  # noqa: F401
+    client_for,
+    form_tokens,
+    listing_post,
+    record_of,
+    site,
+)
 from tests.test_freshness import _remind, listings  # noqa: F401
 
 SITE = "https://directory.example.org"
@@ -92,7 +98,7 @@ def test_decision_mails_outside_a_request_link_to_the_site(site):  # noqa: F811
     owner = client_for(site.app, site.clinic_user)
     url = f"/admin/my-listings/{site.a}/edit"
     data = {**listing_post(record_of(site.app, site.a)), "hours": "Mon-Fri 8-18"}
-    data["csrf_token"] = csrf_token(owner, url)
+    data.update(form_tokens(owner, url))
     assert owner.post(url, data=data).status_code == 302
     with site.app.app_context():
         revision = db.session.scalars(select(Revision).order_by(Revision.id.desc())).first()

@@ -3,6 +3,10 @@
 Every object named in a URL is fetched through `directory.listings.access`, so a
 clinic user asking for someone else's listing or revision gets a 404. Clinic ids
 are never read from form fields: the URL names the listing, ownership decides.
+
+The edit form carries the listing as it showed it (`listings.edit_base`, signed),
+so an edit is made against the version its form was opened at, not the one live
+when it is sent; an edit sent back for changes reopens on its own proposal.
 """
 
 from __future__ import annotations
@@ -13,11 +17,14 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
+from ..listings import edit_base
 from ..listings.access import get_own_revision, get_owned_clinic, owned_clinic_ids
+from ..listings.edit_base import EditBase, InvalidBase
 from ..listings.moderation import (
     InvalidRecord,
     ModerationError,
     confirm_accurate,
+    reopen_base,
     request_claim,
     submit_edit,
     submit_new,
@@ -32,6 +39,11 @@ from .forms import ClaimForm, ListingForm, listing_form
 
 CATEGORY = "My clinic"
 SEARCH_LIMIT = 25
+BASE_REFUSED = (
+    "This form could not be checked against the listing it was opened on (it was changed "
+    "outside the site, or belongs to another listing), so nothing was sent. Open the edit "
+    "page again and make your change there."
+)
 
 
 def _user():
@@ -91,7 +103,11 @@ class MyListingsView(ClinicMenu, BaseView):
 
     @expose("/<int:clinic_id>/edit", methods=("GET", "POST"))
     def edit(self, clinic_id: int):
-        """Propose changes; they wait for an editor unless the account is trusted."""
+        """Propose changes; they wait for an editor unless the account is trusted.
+
+        `?from=<revision>` reopens one of the user's edits of this listing on its own
+        proposal (after an editor asked for changes) instead of the live listing.
+        """
         user = _user()
         clinic = get_owned_clinic(user, clinic_id)
         context = {
@@ -106,20 +122,44 @@ class MyListingsView(ClinicMenu, BaseView):
             ),
         }
         if request.method == "GET":
-            return _render_listing_form(self, listing_form(clinic_record(clinic)), **context)
+            base, record = EditBase(clinic.version, clinic_record(clinic)), None
+            source = request.args.get("from", type=int)
+            if source is not None:
+                revision = get_own_revision(user, source)
+                if revision.kind != "edit" or revision.clinic_id != clinic.id:
+                    abort(404)
+                base, record = reopen_base(revision), revision.payload
+                context["reopened"] = revision
+            form = listing_form(record or base.record)
+            form.base.data = edit_base.sign(clinic.id, base)
+            return _render_listing_form(self, form, **context)
         form = listing_form()
-        if form.validate_listing() and not diff_records(clinic_record(clinic), form.to_record()):
+        try:
+            base = edit_base.read(form.base.data, clinic.id)
+        except InvalidBase:
+            form.validate_listing()
+            form.general_errors.append(BASE_REFUSED)
+            return _render_listing_form(self, form, 400, **context)
+        if form.validate_listing() and not diff_records(base.record, form.to_record()):
             flash("You did not change anything, so nothing was sent for review.", "info")
             return _render_listing_form(self, form, **context)
         if not form.has_errors():
             try:
-                revision = submit_edit(user, clinic, form.to_record(), note=form.note.data or "")
+                revision = submit_edit(
+                    user, clinic, form.to_record(), note=form.note.data or "", base=base
+                )
             except InvalidRecord as exc:
                 db.session.rollback()
                 form.attach_errors(exc.errors)
             else:
                 if revision.status == "approved":
                     flash("Published (trusted account): patients see your changes now.", "success")
+                elif user.trusted:
+                    flash(
+                        "Someone changed this listing after you opened the form, so your "
+                        "change waits for an editor, who will compare the two.",
+                        "warning",
+                    )
                 else:
                     flash(
                         "Thank you. Your change is pending review: patients keep seeing the "

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from ..listings.records import LABELS, diff_records
+from ..listings.records import LABELS, diff_records, record_value
 from ..models.clinic import MEDICAL_DIRECTORS
+
+if TYPE_CHECKING:
+    from ..listings.moderation import EditReview
 
 KIND_NAMES = {
     "in_person": "In person",
@@ -77,6 +80,35 @@ def change_rows(
             )
         rows.append(ChangeRow(change.field, label, change.before, change.after))
     return rows
+
+
+@dataclass(frozen=True)
+class ThreeWayRow:
+    """One change of an edit: the listing its form showed, the live one, the proposal."""
+
+    field: str
+    label: str
+    base: Any
+    live: Any
+    proposed: Any
+    conflict: bool  # someone else changed this field since the base, to something else
+
+
+def three_way_rows(review: EditReview, modality_names: dict[str, str]) -> list[ThreeWayRow]:
+    """The edit's own changes (base -> proposed), each with today's live value."""
+    base = review.base if review.base is not None else review.live
+    conflicts = set(review.conflicts)
+    return [
+        ThreeWayRow(
+            row.field,
+            row.label,
+            row.before,
+            record_value(review.live, row.field),
+            row.after,
+            row.field in conflicts,
+        )
+        for row in change_rows(base, review.proposed, modality_names)
+    ]
 
 
 def record_rows(

@@ -2,8 +2,10 @@
 
 Decisions go through `directory.listings.moderation`; this module only parses the
 POST, calls the service and tells the editor what happened. A decision that
-loses a race, a stale edit or an invalid payload comes back as a flash message
-and a redirect to the revision, never as a server error.
+loses a race (the message names who decided, and when), a stale edit or an invalid
+payload comes back as a flash message and a redirect to the revision, never as a
+server error. A stale edit is shown three ways (the listing its form showed, the
+live one, the proposal) with a box per change, so the editor applies field by field.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from ..listings import moderation as services
 from ..listings.moderation import (
     InvalidRecord,
     ModerationError,
+    edit_review,
     is_stale,
     pending_counts,
     queue,
@@ -29,7 +32,7 @@ from ..listings.vocabulary import vocabulary_names
 from ..models import Ownership, Revision
 from ..models.moderation import REVISION_KINDS
 from .access import ClinicOrStaff, StaffOnly, has_role
-from .display import change_rows
+from .display import ChangeRow, change_rows, three_way_rows
 from .forms import DecisionForm
 
 KIND_LABELS = {
@@ -95,19 +98,30 @@ class ModerationView(StaffOnly, BaseView):
 
     def _review(self, revision: Revision) -> dict[str, Any]:
         names = vocabulary_names()
+        review = edit_review(revision) if revision.is_open else None
         context: dict[str, Any] = {
             "revision": revision,
             "kind_labels": KIND_LABELS,
             "rows": [],
+            "three_way": [],
+            "before_label": "Live listing",
             "problems": {},
-            "stale": is_stale(revision),
+            "stale": review is not None and review.stale,
             "labels": LABELS,
         }
-        if revision.kind in ("edit", "new"):
+        if review is not None and review.base is not None:
+            # The edit's own changes: a field it leaves alone is never shown as undone.
+            rows = three_way_rows(review, names["modality"])
+            context["rows"] = [ChangeRow(r.field, r.label, r.live, r.proposed) for r in rows]
+            context["three_way"] = rows if review.stale else []
+        elif revision.kind == "edit" and revision.base_record is not None:  # decided
+            context["before_label"] = "When the form was opened"
+            context["rows"] = change_rows(revision.base_record, revision.payload, names["modality"])
+        elif revision.kind in ("edit", "new") and revision.clinic is not None:
             live = clinic_record(revision.clinic) if revision.kind == "edit" else None
             context["rows"] = change_rows(live, revision.payload, names["modality"])
-            if revision.is_open:
-                context["problems"] = validate_record(revision.payload, names)
+        if revision.kind in ("edit", "new") and revision.is_open:
+            context["problems"] = validate_record(revision.payload, names)
         if revision.kind == "claim" and revision.clinic is not None:
             context["owners"] = db.session.scalar(
                 select(func.count(Ownership.id)).where(Ownership.clinic_id == revision.clinic_id)
@@ -139,10 +153,11 @@ class ModerationView(StaffOnly, BaseView):
                     flash(message, "warning")
             return back
         editor, lock, reason = _user(), form.lock_version.data, form.reason.data or ""
+        fields = (form.apply.data or []) if form.choose_fields.data else None
         try:
             if action == "approve":
-                services.approve(editor, revision, lock)
-                done = APPROVED[revision.kind]
+                note = services.approve(editor, revision, lock, fields)
+                done = note or APPROVED[revision.kind]
             elif action == "reject":
                 services.reject(editor, revision, reason, lock)
                 done = "Rejected. The author will read your reason."

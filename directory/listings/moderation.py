@@ -3,19 +3,35 @@
 Clinics propose (edit, new listing, claim), patients report, editors decide.
 Each decision applies the revision, writes its audit event and queues the clinic
 for re-indexing in one transaction, then drains the index queue and mails the
-author. Two editors deciding the same
-revision race on its lock version: one wins, the other gets `AlreadyDecided`.
+author.
+
+Races end in a message, never in a server error:
+- Who decides a revision is settled by its transaction's first write, one atomic
+  `UPDATE revision ... WHERE status = 'pending'` (`_close`): a second decider waits
+  for the first (PostgreSQL's row lock, SQLite's write lock), finds nothing to
+  update and gets `AlreadyDecided` naming who decided and when.
+- The winner then reads the live listing again, locked until its commit, so what it
+  applies and checks is the listing as it is, not as the page showed it.
+- Access is granted with `INSERT ... ON CONFLICT DO NOTHING`, and one pending claim
+  per account and listing is a partial unique index (migration 0006).
+- An edit carries the listing as the clinic's form showed it (`edit_base`): it is
+  stale only where someone else changed a field it changes, and approving applies
+  its changes (or the fields the editor chose) on top of the live listing.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ..extensions import db
@@ -23,7 +39,15 @@ from ..models import Clinic, Ownership, Revision, User
 from ..models.taxonomy import VOCABULARIES
 from ..search import sync
 from .audit import record_event
-from .records import apply_record, clinic_record, validate_record
+from .edit_base import EditBase
+from .records import (
+    apply_record,
+    changed_keys,
+    clinic_record,
+    conflicting_keys,
+    merge_records,
+    validate_record,
+)
 from .vocabulary import vocabulary_names
 
 
@@ -36,7 +60,8 @@ class ModerationError(Exception):
 
 
 class AlreadyDecided(ModerationError):
-    """Someone else decided (or the author withdrew) this revision first."""
+    """Someone else decided (or the author withdrew) this revision first; the message
+    says who and when."""
 
 
 class StaleRevision(ModerationError):
@@ -93,40 +118,171 @@ def _notify(revision: Revision, subject: str, body: str) -> None:
 
 
 def _commit_decision() -> None:
+    """Commit a decision. The revision and the listing are locked by then, so a
+    version conflict means a writer outside moderation (a model view) got in first."""
     try:
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()
         raise AlreadyDecided(
-            "Another editor decided this submission a moment ago. Reload to see the outcome."
+            "The listing was changed by someone else a moment ago, so nothing was saved. "
+            "Reload and decide again."
         ) from exc
 
 
+def _when(moment: datetime | None) -> str:
+    """'a moment ago', '5 minutes ago', 'on 2026-12-01': how long ago a decision was."""
+    if moment is None:
+        return "earlier"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
+    seconds = (_now() - moment).total_seconds()
+    if seconds < 120:
+        return "a moment ago"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} minutes ago"
+    if seconds < 86400:
+        hours = int(seconds // 3600)
+        return f"{hours} hour{'' if hours == 1 else 's'} ago"
+    return f"on {moment.date().isoformat()}"
+
+
+_DONE = {
+    "approved": ("approved", "approved it"),
+    "rejected": ("rejected", "rejected it"),
+    "changes_requested": ("sent back for changes", "asked for changes"),
+    "withdrawn": ("withdrawn", "withdrew it"),
+}
+
+
+def decided_message(revision: Revision) -> str:
+    """'This submission was already approved: Ann Editor approved it a moment ago.'"""
+    if revision.is_open:
+        return "This submission changed since you opened it. Reload to review it again."
+    state, verb = _DONE.get(revision.status, (revision.status, "decided it"))
+    if revision.status == "withdrawn":
+        who = "the author"
+    elif revision.reviewer is not None:
+        who = revision.reviewer.name or revision.reviewer.email
+    else:
+        who = "another editor"
+    return f"This submission was already {state}: {who} {verb} {_when(revision.decided_at)}."
+
+
+def _already_decided(revision: Revision) -> AlreadyDecided:
+    """The loser's answer, read from the committed row (the session is rolled back)."""
+    db.session.rollback()
+    try:
+        db.session.refresh(revision)
+    except InvalidRequestError:  # deleted meanwhile (with its listing)
+        return AlreadyDecided("This submission no longer exists.")
+    return AlreadyDecided(decided_message(revision))
+
+
 def _lock(revision: Revision, lock_version: int | None) -> None:
-    """Refuse decisions on a revision that changed since the editor loaded it."""
+    """Refuse at once a decision on a revision decided (or changed) since the page was
+    loaded; `_close` settles the races this cheap check cannot see."""
     if not revision.is_open or (lock_version is not None and lock_version != revision.lock_version):
-        raise AlreadyDecided(
-            f"This submission is already {revision.status.replace('_', ' ')}. "
-            "Reload to see the outcome."
+        raise AlreadyDecided(decided_message(revision))
+
+
+def _close(
+    revision: Revision,
+    status: str,
+    reviewer: User | None,
+    lock_version: int | None,
+    reason: str = "",
+) -> None:
+    """Decide the revision if nobody did: the first write of the decision's transaction.
+
+    One `UPDATE ... WHERE status = 'pending'` (and the lock version the editor saw);
+    whoever updates no row lost, and learns who won. Everything the winner reads
+    afterwards is read again, inside its own write transaction.
+    """
+    conditions = [Revision.id == revision.id, Revision.status == "pending"]
+    if lock_version is not None:
+        conditions.append(Revision.lock_version == lock_version)
+    result = db.session.execute(
+        update(Revision)
+        .where(*conditions)
+        .values(
+            status=status,
+            reviewer_id=reviewer.id if reviewer else None,
+            decided_at=_now(),
+            reason=reason,
+            lock_version=Revision.lock_version + 1,
         )
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise _already_decided(revision)
+    db.session.expire_all()  # read the revision and its listing as they are now
+
+
+def _locked_clinic(revision: Revision) -> Clinic | None:
+    """The revision's listing, read again and locked (FOR UPDATE; SQLite's write lock is
+    already held) until the decision commits."""
+    clinic = revision.clinic
+    if clinic is not None:
+        db.session.refresh(clinic, with_for_update=True)
+    return clinic
+
+
+def _grant(user_id: int, clinic_id: int) -> bool:
+    """Let the user manage the clinic; False when it already did. One statement, so two
+    approvals granting the same access cannot collide on the unique constraint."""
+    values = {"user_id": user_id, "clinic_id": clinic_id, "created_at": _now()}
+    dialect = db.session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        dialect_insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        table = Ownership.__table__
+        stmt = dialect_insert(table).values(values).returning(table.c.id)
+        stmt = stmt.on_conflict_do_nothing(index_elements=["user_id", "clinic_id"])
+        return db.session.execute(stmt).scalar_one_or_none() is not None
+    exists = db.session.scalar(
+        select(Ownership.id).where(Ownership.user_id == user_id, Ownership.clinic_id == clinic_id)
+    )
+    if exists is None:
+        db.session.execute(insert(Ownership.__table__).values(values))
+    return exists is None
 
 
 # -- clinic side ---------------------------------------------------------------------
-def submit_edit(user: User, clinic: Clinic, record: dict[str, Any], note: str = "") -> Revision:
-    """Propose a new state for a listing the user owns; trusted accounts publish at once."""
+def submit_edit(
+    user: User,
+    clinic: Clinic,
+    record: dict[str, Any],
+    note: str = "",
+    base: EditBase | None = None,
+) -> Revision:
+    """Propose a new state for a listing the user owns; trusted accounts publish at once.
+
+    `base` is the listing as the user's form showed it (`edit_base.read`); None means
+    the caller read the live listing just now (a script). A trusted account's edit
+    goes live at once only when nobody changed the same fields since its base and the
+    merged listing is valid; otherwise it waits for an editor like any other.
+    """
     _check(record)
+    live = clinic_record(clinic)
+    base = base or EditBase(clinic.version, live)
     revision = Revision(
         kind="edit",
         clinic=clinic,
         author=user,
-        base_version=clinic.version,
+        base_version=base.version,
+        base_record=base.record,
         payload=record,
         note=note,
     )
     db.session.add(revision)
-    if user.trusted:
-        before = clinic_record(clinic)
-        apply_record(clinic, record, _vocab_rows())
+    merged = merge_records(live, record, changed_keys(base.record, record))
+    publish = (
+        user.trusted
+        and not conflicting_keys(base.record, live, record)
+        and not validate_record(merged, vocabulary_names())
+    )
+    if publish:
+        before = live
+        apply_record(clinic, merged, _vocab_rows())
         clinic.updated_at = _now()
         revision.status, revision.decided_at = "approved", _now()
         revision.reason = "Published at once: trusted account."
@@ -136,7 +292,7 @@ def submit_edit(user: User, clinic: Clinic, record: dict[str, Any], note: str = 
             clinic=clinic,
             revision=revision,
             before=before,
-            after=record,
+            after=merged,
         )
         sync.commit([clinic.id])
     else:
@@ -173,16 +329,8 @@ def request_claim(user: User, clinic: Clinic, work_email: str, message: str) -> 
         select(Ownership.id).where(Ownership.user_id == user.id, Ownership.clinic_id == clinic.id)
     ):
         raise ModerationError("You already manage this listing.")
-    pending = db.session.scalar(
-        select(Revision.id).where(
-            Revision.kind == "claim",
-            Revision.clinic_id == clinic.id,
-            Revision.author_id == user.id,
-            Revision.status == "pending",
-        )
-    )
-    if pending:
-        raise ModerationError("Your claim for this listing is already waiting for review.")
+    if _pending_claim(user.id, clinic.id):
+        raise ModerationError(CLAIM_WAITING)
     revision = Revision(
         kind="claim",
         clinic=clinic,
@@ -196,8 +344,32 @@ def request_claim(user: User, clinic: Clinic, work_email: str, message: str) -> 
     )
     db.session.add(revision)
     record_event(user, "claim_submitted", clinic=clinic, revision=revision, after=revision.payload)
-    db.session.commit()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # A parallel request's claim won the partial unique index (uq_revision_pending_claim).
+        db.session.rollback()
+        if _pending_claim(user.id, clinic.id):
+            raise ModerationError(CLAIM_WAITING) from None
+        raise
     return revision
+
+
+CLAIM_WAITING = "Your claim for this listing is already waiting for review."
+
+
+def _pending_claim(user_id: int, clinic_id: int) -> bool:
+    return (
+        db.session.scalar(
+            select(Revision.id).where(
+                Revision.kind == "claim",
+                Revision.clinic_id == clinic_id,
+                Revision.author_id == user_id,
+                Revision.status == "pending",
+            )
+        )
+        is not None
+    )
 
 
 def report_problem(clinic: Clinic, message: str, contact: str = "") -> Revision:
@@ -222,7 +394,7 @@ def withdraw(user: User, revision: Revision) -> None:
     if revision.author_id != user.id:
         raise ModerationError("Only the author can withdraw a submission.")
     _lock(revision, None)
-    revision.status, revision.decided_at = "withdrawn", _now()
+    _close(revision, "withdrawn", None, None)
     if revision.kind == "new" and revision.clinic is not None:
         revision.clinic.status = "draft"
     record_event(user, "withdrawn", clinic=revision.clinic, revision=revision)
@@ -244,47 +416,102 @@ def confirm_accurate(user: User, clinic: Clinic, today: date | None = None) -> N
 
 
 # -- editor side -----------------------------------------------------------------------
-def is_stale(revision: Revision) -> bool:
-    """An edit made against an older version than the live listing's."""
-    return (
-        revision.kind == "edit"
-        and revision.clinic is not None
-        and revision.base_version is not None
-        and revision.base_version != revision.clinic.version
-    )
+@dataclass(frozen=True)
+class EditReview:
+    """An edit seen three ways: the listing its form showed, the live one, the proposal.
+
+    `base` is None for an edit stored before bases were kept (migration 0006) whose
+    listing changed since: what it was made against is unknown, so it is stale.
+    """
+
+    base: dict[str, Any] | None
+    live: dict[str, Any]
+    proposed: dict[str, Any]
+    keys: list[str]  # what the edit changes (`records.changed_keys`)
+    conflicts: list[str]  # of those, the ones someone else changed since the base
+
+    @property
+    def stale(self) -> bool:
+        return self.base is None or bool(self.conflicts)
 
 
-def approve(editor: User, revision: Revision, lock_version: int | None = None) -> None:
-    """Apply the revision, write the audit event, commit; then re-index and mail."""
-    _lock(revision, lock_version)
+def edit_review(revision: Revision) -> EditReview | None:
+    """The three-way view of an edit of a listing that still exists (None otherwise)."""
     clinic = revision.clinic
-    if is_stale(revision):
-        raise StaleRevision(
-            "The listing changed after this edit was made (it was based on version "
-            f"{revision.base_version}, the live listing is version {clinic.version}). "
-            "Applying it would silently undo those changes: request changes so the clinic "
-            "resubmits against the current listing."
-        )
-    before = clinic_record(clinic) if clinic is not None and revision.kind != "new" else None
-    if revision.kind in ("edit", "new"):
-        _check(revision.payload)
-        apply_record(clinic, revision.payload, _vocab_rows())
-        clinic.updated_at = _now()
-        if revision.kind == "new":
-            clinic.status = "published"
-            clinic.last_verified_at = _now().date()
-            db.session.add(Ownership(user=revision.author, clinic=clinic))
-    elif revision.kind == "claim":
-        db.session.add(Ownership(user=revision.author, clinic=clinic))
-    revision.status, revision.reviewer, revision.decided_at = "approved", editor, _now()
-    record_event(
-        editor,
-        f"{revision.kind}_approved",
-        clinic=clinic,
-        revision=revision,
-        before=before,
-        after=revision.payload,
+    if revision.kind != "edit" or clinic is None:
+        return None
+    live, proposed = clinic_record(clinic), revision.payload
+    base = revision.base_record
+    if base is None and revision.base_version == clinic.version:
+        base = live  # made before bases were kept, and nothing changed since
+    if base is None:
+        return EditReview(None, live, proposed, changed_keys(live, proposed), [])
+    return EditReview(
+        base, live, proposed, changed_keys(base, proposed), conflicting_keys(base, live, proposed)
     )
+
+
+def is_stale(revision: Revision) -> bool:
+    """An open edit some of whose changes were also changed by someone else since its
+    form was opened (changes to other fields, or 'still accurate', do not count)."""
+    if not revision.is_open:
+        return False
+    review = edit_review(revision)
+    return review is not None and review.stale
+
+
+def _edit_target(review: EditReview, fields: Collection[str] | None) -> dict[str, Any]:
+    """The listing an approval publishes: the live one with the chosen changes on top.
+
+    `fields` None applies every change, which a stale edit refuses; otherwise exactly
+    the chosen keys, each of which must be one of the edit's changes.
+    """
+    if review.base is None:
+        raise StaleRevision(
+            "The listing changed after this edit was made, and this edit is older than "
+            "the record of what its form showed, so it cannot be compared field by field. "
+            "Request changes so the clinic resubmits against the current listing."
+        )
+    if fields is None:
+        if review.conflicts:
+            raise StaleRevision(
+                "The listing changed after this edit was made, in fields the edit also "
+                "changes: compare the three versions and choose the fields to apply, or "
+                "request changes so the clinic resubmits."
+            )
+        chosen = review.keys
+    else:
+        unknown = set(fields) - set(review.keys)
+        if unknown:
+            raise ModerationError("Some of the chosen fields are not changed by this edit.")
+        chosen = [key for key in review.keys if key in fields]
+        if not chosen:
+            raise ModerationError("Choose at least one field to apply, or reject the edit.")
+    return merge_records(review.live, review.proposed, chosen)
+
+
+def approve(
+    editor: User,
+    revision: Revision,
+    lock_version: int | None = None,
+    fields: Collection[str] | None = None,
+) -> str | None:
+    """Apply the revision, write the audit event, commit; then re-index and mail.
+
+    `fields` (edits only): the changes to apply, by `diff_records` key; None for all
+    of them. Returns a note for the editor when the approval did less than usual (a
+    claim whose account already manages the listing), else None.
+    """
+    _lock(revision, lock_version)
+    if revision.kind == "claim" and revision.author_id is None:
+        raise ModerationError("The account that made this claim no longer exists: reject it.")
+    _close(revision, "approved", editor, lock_version)
+    try:
+        note = _apply(editor, revision, fields)
+    except ModerationError:
+        db.session.rollback()  # the revision stays pending
+        raise
+    clinic = revision.clinic
     if clinic is not None:
         sync.enqueue([clinic.id])
     _commit_decision()
@@ -294,6 +521,48 @@ def approve(editor: User, revision: Revision, lock_version: int | None = None) -
         f"Approved: {clinic.name if clinic else 'your submission'}",
         _decision_body(revision, "was approved and is now live."),
     )
+    return note
+
+
+def _apply(editor: User, revision: Revision, fields: Collection[str] | None) -> str | None:
+    """What approving does, by kind, on the locked live listing; writes the audit event."""
+    clinic = _locked_clinic(revision)
+    note = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = revision.payload
+    if revision.kind == "edit" and clinic is not None:
+        review = edit_review(revision)
+        assert review is not None
+        before, after = review.live, _edit_target(review, fields)
+        _check(after)
+        apply_record(clinic, after, _vocab_rows())
+        clinic.updated_at = _now()
+    elif revision.kind == "new" and clinic is not None:
+        _check(revision.payload)
+        apply_record(clinic, revision.payload, _vocab_rows())
+        clinic.updated_at = _now()
+        clinic.status = "published"
+        clinic.last_verified_at = _now().date()
+        if revision.author_id is not None:
+            _grant(revision.author_id, clinic.id)
+    elif revision.kind == "claim" and clinic is not None:
+        before = clinic_record(clinic)
+        if not _grant(revision.author_id, clinic.id):
+            note = (
+                f"Approved, but {revision.author.email} already managed this listing: "
+                "access was granted before, nothing else changed."
+            )
+    elif clinic is not None:
+        before = clinic_record(clinic)
+    record_event(
+        editor,
+        f"{revision.kind}_approved",
+        clinic=clinic,
+        revision=revision,
+        before=before,
+        after=after,
+    )
+    return note
 
 
 def reject(editor: User, revision: Revision, reason: str, lock_version: int | None = None):
@@ -304,7 +573,8 @@ def reject(editor: User, revision: Revision, reason: str, lock_version: int | No
 def request_changes(
     editor: User, revision: Revision, reason: str, lock_version: int | None = None
 ) -> None:
-    """Send a revision back to its author with what to change."""
+    """Send a revision back to its author with what to change (an edit's author
+    reopens the form on its own proposal: `reopen_base`)."""
     _decide(editor, revision, "changes_requested", reason, lock_version)
 
 
@@ -317,8 +587,7 @@ def _decide(
     if len(reason) > 2000:
         raise ModerationError("Keep the reason under 2,000 characters.")
     _lock(revision, lock_version)
-    revision.status, revision.reviewer, revision.decided_at = status, editor, _now()
-    revision.reason = reason
+    _close(revision, status, editor, lock_version, reason)
     if revision.kind == "new" and revision.clinic is not None:
         # Off the queue either way; a corrected submission makes a new revision.
         revision.clinic.status = "draft"
@@ -336,6 +605,16 @@ def _decide(
         f"Update on your submission #{revision.id}",
         _decision_body(revision, f"{verb}.\n\nThe editor wrote:\n{reason}"),
     )
+
+
+def reopen_base(revision: Revision) -> EditBase:
+    """What an edit sent back for changes is reopened on: its own base, so the fields
+    the clinic did not change keep whatever the live listing has by then."""
+    clinic = revision.clinic
+    assert clinic is not None
+    if revision.base_record is not None and revision.base_version is not None:
+        return EditBase(revision.base_version, revision.base_record)
+    return EditBase(clinic.version, clinic_record(clinic))
 
 
 def _decision_body(revision: Revision, outcome: str) -> str:

@@ -7,7 +7,9 @@ what a listing holds and one set of rules for what a valid listing is.
 
 from __future__ import annotations
 
+import copy
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -331,3 +333,68 @@ def diff_records(before: dict[str, Any] | None, after: dict[str, Any]) -> list[F
                     )
                 )
     return changes
+
+
+# -- three-way: what an edit changes, what changed since, and the merge ------------------
+# Keys are `diff_records` fields: a listing field ("phone"), whether a treatment is
+# offered ("offerings.iv") or one of its values ("offerings.iv.price_min").
+def changed_keys(before: dict[str, Any] | None, after: dict[str, Any]) -> list[str]:
+    """The keys at which `after` differs from `before`, in diff order."""
+    return [change.field for change in diff_records(before, after)]
+
+
+def record_value(record: dict[str, Any], key: str) -> Any:
+    """A record's value at a diff key (lists sorted, as `diff_records` compares them)."""
+    if not key.startswith("offerings."):
+        value = record.get(key)
+        return sorted(value or []) if key in LIST_FIELDS else value
+    _, code, *field = key.split(".", 2)
+    offer = next((o for o in record.get("offerings") or [] if o.get("modality") == code), None)
+    if not field:
+        return offer is not None
+    return offer.get(field[0]) if offer else None
+
+
+def conflicting_keys(
+    base: dict[str, Any], live: dict[str, Any], proposed: dict[str, Any]
+) -> list[str]:
+    """Keys the proposal changes (base -> proposed) that someone else changed since the
+    base to a different value: the only changes applying it could silently undo.
+
+    A field the proposal leaves alone may change freely meanwhile, and one changed
+    to the very value proposed is no conflict either.
+    """
+    conflicts = []
+    for key in changed_keys(base, proposed):
+        now = record_value(live, key)
+        if now != record_value(base, key) and now != record_value(proposed, key):
+            conflicts.append(key)
+    return conflicts
+
+
+def merge_records(
+    live: dict[str, Any], proposed: dict[str, Any], keys: Iterable[str]
+) -> dict[str, Any]:
+    """The live record with the proposal's values at `keys` (and only there).
+
+    A treatment value whose treatment the live listing no longer offers brings the
+    proposal's whole treatment back with it: there is nothing else to set it on.
+    """
+    merged = copy.deepcopy(live)
+    offers = {o["modality"]: o for o in merged.get("offerings") or []}
+    proposed_offers = {o["modality"]: o for o in proposed.get("offerings") or []}
+    for key in keys:
+        if not key.startswith("offerings."):
+            merged[key] = copy.deepcopy(proposed.get(key))
+            continue
+        _, code, *field = key.split(".", 2)
+        source = proposed_offers.get(code)
+        if source is None:
+            if not field:  # the proposal stops offering this treatment
+                offers.pop(code, None)
+        elif code not in offers:
+            offers[code] = copy.deepcopy(source)
+        elif field:
+            offers[code][field[0]] = source.get(field[0])
+    merged["offerings"] = sorted(offers.values(), key=lambda o: o["modality"])
+    return merged
