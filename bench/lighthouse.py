@@ -68,6 +68,7 @@ def demo_site() -> Iterator[str]:
                 "MAIL_OUTBOX_DIR": str(workdir / "outbox"),
                 "MAIL_SMTP_HOST": "",
                 "SESSION_COOKIE_SECURE": False,
+                "SITE_URL": "http://127.0.0.1",  # the served address, once the port is known
             },
             instance_path=workdir,
         )
@@ -81,8 +82,9 @@ def demo_site() -> Iterator[str]:
         server = make_server("127.0.0.1", 0, app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
+        app.config["SITE_URL"] = f"http://127.0.0.1:{server.server_port}"
         try:
-            yield f"http://127.0.0.1:{server.server_port}"
+            yield app.config["SITE_URL"]
         finally:
             server.shutdown()
             thread.join(timeout=10)

@@ -151,6 +151,7 @@ def _app(backend: str, workdir: str, database_url: str | None):
             "SEARCH_INDEX_DIR": f"{workdir}/index",
             "SECRET_KEY": "bench",
             "SERVER_NAME": "bench.local",
+            "SITE_URL": "http://bench.local",
         },
         instance_path=Path(workdir),
     )
