@@ -9,14 +9,13 @@ from __future__ import annotations
 
 from flask import Flask, g, jsonify, render_template, request
 from flask.globals import request_ctx
-from flask_login import AnonymousUserMixin
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from . import forms
 from .database import DatabaseBusy, DatabaseUnavailable
-from .extensions import db
+from .extensions import db, login_manager
 
 FRIENDLY = {
     400: "We could not understand that request.",
@@ -77,7 +76,7 @@ def register(app: Flask) -> None:
         except SQLAlchemyError:
             db.session.close()
         # The page's header asks `current_user`, which would load it from the database.
-        g._login_user = AnonymousUserMixin()
+        g._login_user = login_manager.anonymous_user()
         return http_error(ServiceUnavailable(message, retry_after=retry_after))
 
     @app.errorhandler(PoolTimeout)
