@@ -303,7 +303,10 @@ class SubmissionsView(ClinicMenu, BaseView):
         revision = get_own_revision(_user(), revision_id)
         names = vocabulary_names()
         rows = []
-        if revision.kind == "edit" and revision.clinic is not None:
+        if revision.kind == "edit" and revision.base_record is not None:
+            # What the user changed, against the listing as the form showed it.
+            rows = change_rows(revision.base_record, revision.payload, names["modality"])
+        elif revision.kind == "edit" and revision.clinic is not None:
             rows = change_rows(clinic_record(revision.clinic), revision.payload, names["modality"])
         elif revision.kind == "new":
             rows = change_rows(None, revision.payload, names["modality"])

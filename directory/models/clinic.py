@@ -2,8 +2,10 @@
 
 One row per listing: an in-person clinic, a telehealth program, or both. What a
 patient may see is decided by `status`; only `published` rows reach the search
-index. `version` is SQLAlchemy's optimistic lock, so an approval made against an
-older version than the live one fails instead of silently overwriting.
+index. `version` is SQLAlchemy's optimistic lock, counting every write of the row
+(the admin's edit form checks it). Moderation does not compare versions: an edit
+is stale only where a field it changes changed since its form was opened
+(`Revision.base_record`), so a "still accurate" click never makes one stale.
 """
 
 from __future__ import annotations
