@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from flask import flash, g, redirect, request, url_for
+from flask import flash, redirect, request, url_for
 from flask_admin import expose
 from flask_admin.contrib.sqla import ModelView
 from flask_admin.contrib.sqla.filters import (
@@ -25,7 +25,7 @@ from flask_admin.contrib.sqla.filters import (
 from flask_admin.helpers import get_form_data
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import distinct, inspect, or_, select
+from sqlalchemy import Select, distinct, false, inspect, or_, select
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import HiddenField, SelectField
 from wtforms.validators import ValidationError
@@ -99,12 +99,6 @@ def _audit(action: str, changes: dict[str, tuple[Any, Any]], **kwargs: Any) -> N
         after={k: _jsonable(v[1]) for k, v in changes.items()},
         **kwargs,
     )
-
-
-def _refresh_in_batches(ids: Iterable[int]) -> None:
-    ids = sorted(set(ids))
-    for start in range(0, len(ids), sync.BATCH):
-        sync.refresh(ids[start : start + sync.BATCH])
 
 
 class DirectoryModelView(GuardedListArguments, ModelView):
@@ -261,9 +255,10 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
             if place is not None:
                 model.lat, model.lng, model.geo_precision = place.lat, place.lng, "zip"
         _audit("clinic_updated", changes, clinic=model)
+        sync.enqueue([model.id])  # committed with the change by Flask-Admin
 
     def after_model_change(self, form: Any, model: Clinic, is_created: bool) -> None:
-        sync.refresh([model.id])
+        sync.drain()
 
 
 # -- vocabularies ---------------------------------------------------------------------------
@@ -300,18 +295,18 @@ class VocabularyAdmin(StaffOnly, DirectoryModelView):
             self.check(model)
         action = "vocabulary_added" if is_created else "vocabulary_changed"
         _audit(action, changes, target=f"{self.vocabulary}:{model.code}")
-        g.admin_reindex = not is_created and bool(set(changes) & set(self.indexed_fields))
+        if not is_created and set(changes) & set(self.indexed_fields):
+            sync.enqueue_selected(self.clinic_ids(model))  # committed with the change
 
     def check(self, model: Any) -> None:
         """Extra rules of one vocabulary."""
 
-    def clinic_ids(self, model: Any) -> list[int]:
-        """Clinics whose search documents include this entry."""
-        return []
+    def clinic_ids(self, model: Any) -> Select:
+        """A select of the clinics whose search documents include this entry."""
+        return select(Clinic.id).where(false())
 
     def after_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        if g.pop("admin_reindex", False):
-            _refresh_in_batches(self.clinic_ids(model))
+        sync.drain()
 
 
 class ModalityAdmin(VocabularyAdmin):
@@ -320,12 +315,8 @@ class ModalityAdmin(VocabularyAdmin):
     column_list = ("code", "name", "short_name", "sort_order")
     form_columns = ("code", "name", "short_name", "sort_order", "description")
 
-    def clinic_ids(self, model: Modality) -> list[int]:
-        return list(
-            db.session.scalars(
-                select(distinct(Offering.clinic_id)).where(Offering.modality_id == model.id)
-            )
-        )
+    def clinic_ids(self, model: Modality) -> Select:
+        return select(distinct(Offering.clinic_id)).where(Offering.modality_id == model.id)
 
 
 class ConditionAdmin(VocabularyAdmin):
@@ -341,13 +332,9 @@ class ConditionAdmin(VocabularyAdmin):
             raise ValidationError('Synonyms must be a JSON list of words, like ["MDD"].')
         model.synonyms = [s.strip() for s in synonyms if s.strip()]
 
-    def clinic_ids(self, model: Condition) -> list[int]:
-        return list(
-            db.session.scalars(
-                select(clinic_condition.c.clinic_id).where(
-                    clinic_condition.c.condition_id == model.id
-                )
-            )
+    def clinic_ids(self, model: Condition) -> Select:
+        return select(clinic_condition.c.clinic_id).where(
+            clinic_condition.c.condition_id == model.id
         )
 
 
