@@ -201,6 +201,10 @@ class _Generation:
         return found
 
 
+def _in_main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
+
+
 def _replace(writer: writing.IndexWriter, clinic_ids: set[int], docs: list[ClinicDocument]) -> None:
     """Delete the clinics' documents, add the new ones, commit."""
     for clinic_id in clinic_ids - {doc.id for doc in docs}:
@@ -367,11 +371,12 @@ class WhooshBackend(SearchBackend):
         (the folder found damaged), nothing is done once another rebuild has
         replaced it already: returns None.
 
-        From `parallel_rebuild_from` documents on, and only in a process with no
-        other threads (forking beside running threads can deadlock the children),
-        Whoosh's multiprocess writer indexes them: this process reads the rows and
-        builds the fields, `REBUILD_PROCS` children analyse and write a segment each
-        (1.5x faster on two cores at 20k listings).
+        From `parallel_rebuild_from` documents on, and only from a process's main
+        thread (the command line: a server's request and repair threads fork no
+        children, which could inherit a lock another thread holds), Whoosh's
+        multiprocess writer indexes them: this process reads the rows and builds the
+        fields, `REBUILD_PROCS` children analyse and write a segment each (1.5x
+        faster on two cores at 20k listings).
         """
         with self._locked(REBUILD_LOCK_TIMEOUT):
             if replacing is not None and self.folders.current() != replacing:
@@ -390,7 +395,7 @@ class WhooshBackend(SearchBackend):
         pending = iter(documents)
         head = list(islice(pending, self.parallel_rebuild_from))
         options: dict[str, object] = {"limitmb": REBUILD_LIMIT_MB, "compound": False}
-        if len(head) == self.parallel_rebuild_from and threading.active_count() == 1:
+        if len(head) == self.parallel_rebuild_from and _in_main_thread():
             options = {"procs": REBUILD_PROCS, "multisegment": True, "subargs": options}
         writer = ix.writer(**options)
         count = 0
