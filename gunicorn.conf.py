@@ -68,8 +68,20 @@ def post_fork(server, worker) -> None:
 
 def post_worker_init(worker) -> None:
     """Before serving: drain the index queue a killed process left, and open the index
-    (damage found there starts its repair in this worker, not in the master)."""
+    (damage found there starts its repair in this worker, not in the master).
+
+    A database that is down must not stop the worker booting: gunicorn would then
+    stop the whole server. Requests answer 503 until it is back, and the first
+    request after drains the queue.
+    """
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    from directory.database import DatabaseUnavailable
     from directory.search.catch_up import startup
     from wsgi import app
 
-    startup(app)
+    try:
+        startup(app)
+    except (DatabaseUnavailable, PoolTimeout) as exc:
+        reason = getattr(exc, "orig", exc)
+        worker.log.warning("Database not available at start (%s): serving 503s", reason)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.error import URLError
+from urllib.error import HTTPError, URLError
 from urllib.request import urlopen
 
 import pytest
@@ -87,6 +87,9 @@ def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> 
         try:
             with urlopen(base + "/", timeout=5):
                 return
+        except HTTPError as answer:  # an answer, if not a 200: the server is up
+            answer.close()
+            return
         except (URLError, ConnectionError):
             time.sleep(0.2)
     raise AssertionError("gunicorn did not answer within a minute")
@@ -104,7 +107,7 @@ def site(tmp_path_factory, demo_records) -> Path:
 
 
 @contextmanager
-def gunicorn(site: Path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
+def gunicorn(site: Path, **settings: str) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     """`make run`'s command line on a free port: (base URL, process, its output file)."""
     port = _free_port()
     env = {
@@ -121,6 +124,7 @@ def gunicorn(site: Path) -> Iterator[tuple[str, subprocess.Popen, Path]]:
         "SEARCH_INDEX_DIR": str(site / "index"),
         "SECRET_KEY": "test-secret-key",
         "DEMO_DATA": "0",
+        **settings,
     }
     output = site / "gunicorn.out"
     gunicorn_bin = Path(sys.executable).parent / "gunicorn"
@@ -185,3 +189,15 @@ def test_sigterm_lets_a_request_in_flight_finish(site):
             answer = conn.recv(65536)
         assert re.match(rb"HTTP/1\.1 [2-5]\d\d ", answer), answer[:80]
         assert server.wait(timeout=45) == 0
+
+
+def test_gunicorn_with_the_database_down_starts_and_answers_503(site):
+    """A worker boots while PostgreSQL is unreachable, and every page says 'try later'."""
+    down = f"postgresql://postgres@127.0.0.1:{_free_port()}/directory"
+    with gunicorn(site, DATABASE_URL=down, SEARCH_BACKEND="postgres") as (base, server, _):
+        for path in ("/clinics/some-clinic", "/api/v1/search?where=Austin%2C+TX"):
+            with pytest.raises(HTTPError) as answer:
+                urlopen(base + path, timeout=30)
+            answer.value.close()
+            assert answer.value.code == 503 and answer.value.headers["Retry-After"].isdigit()
+        assert server.poll() is None
