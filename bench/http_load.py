@@ -1,6 +1,7 @@
 """HTTP throughput and latency under gunicorn with gunicorn.conf.py, what `make run` serves.
 
     .venv/bin/python bench/http_load.py --concurrency 10 20 50 --backend whoosh postgres
+    .venv/bin/python bench/http_load.py --concurrency 20 --url http://127.0.0.1:5000
     .venv/bin/python bench/http_load.py                        # wrk table: demo clinics, Whoosh
     .venv/bin/python bench/http_load.py --size 10000           # 10k synthetic listings
     .venv/bin/python bench/http_load.py --backend postgres     # scratch PostGIS database
@@ -333,23 +334,33 @@ def concurrent_run(base: str, clients: int, seconds: float, timeout: float, path
     return run
 
 
+def _levels(base: str, label: str, args: argparse.Namespace, paths) -> list[tuple[str, Level]]:
+    """A warm-up, then each concurrency level against the server at `base`."""
+    concurrent_run(base, 4, args.warmup, args.timeout, paths)  # not reported
+    results = []
+    for clients in args.concurrency:
+        run = concurrent_run(base, clients, args.seconds, args.timeout, paths)
+        results.append((label, run))
+        print(
+            f"{label} {clients} clients: {len(run.latencies)} answers, "
+            f"{run.server_errors} 5xx, {run.transport_errors} transport errors",
+            flush=True,
+        )
+    return results
+
+
 def concurrency_mode(args: argparse.Namespace) -> int:
     paths = itertools.cycle(distinct_searches("/search", DISTINCT))
     results: list[tuple[str, Level]] = []
     peaks: dict[str, list[float]] = {}
-    for backend in args.backend:
+    if args.url:  # a server already running, e.g. `make run` on a fresh clone
+        results = _levels(args.url.rstrip("/"), args.url, args, paths)
+    for backend in [] if args.url else args.backend:
         with serve(args, backend, "wsgi:app", "/") as site:
-            concurrent_run(site.base, 4, args.warmup, args.timeout, paths)  # not reported
-            for clients in args.concurrency:
-                run = concurrent_run(site.base, clients, args.seconds, args.timeout, paths)
-                results.append((backend, run))
-                print(
-                    f"{backend} {clients} clients: {len(run.latencies)} answers, "
-                    f"{run.server_errors} 5xx, {run.transport_errors} transport errors",
-                    flush=True,
-                )
+            results += _levels(site.base, backend, args, paths)
             peaks[backend] = worker_peaks_mb(site.server.pid)
     labels = {"whoosh": "SQLite + Whoosh", "postgres": "PostgreSQL + postgres search"}
+    labels[args.url] = args.url
     print(
         f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn --config gunicorn.conf.py "
         f"(gthread, {args.workers} workers x {args.web_threads} threads), wsgi:app; "
@@ -495,6 +506,9 @@ def main() -> int:
         nargs="+",
         metavar="N",
         help="concurrent clients per level (e.g. 10 20 50): the Python client instead of wrk",
+    )
+    parser.add_argument(
+        "--url", help="with --concurrency: load this running server instead of building one"
     )
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per request")
     parser.add_argument("--connections", type=int, default=4, help="wrk connections")

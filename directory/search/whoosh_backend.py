@@ -459,11 +459,14 @@ class WhooshBackend(SearchBackend):
         """
         for attempt in range(OPEN_RETRIES):
             folder, ix = self._open()
+            # Opening reads the newest table of contents, then its segments: a commit
+            # in between may have merged one away, which the next attempt does not see.
             searcher, failure = _attempt(ix.searcher)
             if searcher is None:
-                if self.folders.current() != folder and attempt < OPEN_RETRIES - 1:
-                    continue
-                raise self._damage(folder, failure)
+                if attempt == OPEN_RETRIES - 1:
+                    raise self._damage(folder, failure)
+                time.sleep(0.005 * (attempt + 1))
+                continue
             value, failure = _attempt(partial(read, searcher))
             if failure is None:
                 return folder, searcher, value  # type: ignore[return-value]
