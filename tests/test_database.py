@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 import sqlite3
 import threading
 import time
@@ -31,17 +30,12 @@ from directory.models import Clinic, Insurer, Revision, ThrottleEvent
 from directory.search import sync
 
 from .conftest import make_app
+from .servers import free_port
 from .test_admin import client_for, form_tokens, make_user
 
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 MESSAGE = "The phone number changed & the IV price is now $650 a session."
 CONTACT = "reader@example.org"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _token(client, path: str) -> str:
@@ -146,7 +140,7 @@ def test_a_full_pool_answers_503_with_retry_after_within_the_pool_timeout(small_
 @pytest.fixture
 def unreachable_app(tmp_path) -> Flask:
     """An app whose DATABASE_URL names a port where nothing listens."""
-    url = f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/directory"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/directory"
     return create_app(
         {"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "x", "TESTING": True},
         instance_path=tmp_path,

@@ -13,15 +13,11 @@ from __future__ import annotations
 
 import http.client
 import itertools
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
@@ -38,6 +34,7 @@ from directory.models import Clinic, Condition, Revision, User
 from directory.search import sync
 
 from .conftest import SEARCH_SETUPS, make_app
+from .servers import gunicorn
 from .test_admin import client_for, make_user, post
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -49,73 +46,27 @@ WORDS = ["depression", "ptsd", "anxiety", "pain", "ketamine", "infusion", "sprav
 PLACES = ["Austin, TX", "10001", "Denver, CO", "Seattle, WA", "60601", "Miami, FL", ""]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @dataclass
 class Server:
-    url: str
     host: str
     port: int
-    process: subprocess.Popen
-    log: Path
 
 
+@contextmanager
 def _serve(app: Flask, workdir: Path) -> Iterator[Server]:
     """gunicorn on the app's database and index, with the repository's config file."""
-    port = _free_port()
-    log = workdir / "gunicorn.log"
     env = {
-        **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
         "SEARCH_BACKEND": app.config["SEARCH_BACKEND"],
         "SEARCH_INDEX_DIR": app.config["SEARCH_INDEX_DIR"],
         "INSTANCE_PATH": app.instance_path,
         "SECRET_KEY": app.config["SECRET_KEY"],
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "SECURE_COOKIES": "0",
-        "DEMO_DATA": "0",
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
         "WEB_WORKERS": "2",
         "WEB_THREADS": "4",
     }
-    with open(log, "wb") as output:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-            cwd=PROJECT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(f"http://127.0.0.1:{port}", "127.0.0.1", port, process, log)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, log.read_text()
-            connection = http.client.HTTPConnection(server.host, port, timeout=5)
-            try:
-                connection.request("GET", "/")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                pass
-            finally:
-                connection.close()
-            assert time.monotonic() < deadline, "gunicorn did not start:\n" + log.read_text()
-            time.sleep(0.2)
-        yield server
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=40)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+    with gunicorn(env, workdir / "gunicorn.log") as (base, _):
+        host, port = base.removeprefix("http://").split(":")
+        yield Server(host, int(port))
 
 
 @dataclass
@@ -128,9 +79,7 @@ class Tally:
 
 def _queries() -> Iterator[str]:
     """Never the same query twice: the radius runs through 1-500 for each pair."""
-    for radius, word, place, api in itertools.product(
-        range(5, 501), WORDS, PLACES, (False, True)
-    ):
+    for radius, word, place, api in itertools.product(range(5, 501), WORDS, PLACES, (False, True)):
         params = {"q": word, "radius": radius}
         if place:
             params["where"] = place
@@ -225,7 +174,7 @@ def test_concurrent_searches_during_approvals_never_fail(setup, tmp_path, demo_r
     engine, backend = SEARCH_SETUPS[setup]
     for app in make_app(engine, tmp_path, backend):
         editor, admin, revisions = _prepare(app, demo_records)
-        for server in _serve(app, tmp_path):
+        with _serve(app, tmp_path) as server:
             tally, stop, problems = Tally(), threading.Event(), []
             paths, lock = _queries(), threading.Lock()
             clients = [

@@ -8,31 +8,30 @@ for, and SIGTERM lets a request in flight finish before the server exits cleanly
 
 from __future__ import annotations
 
-import os
 import re
 import runpy
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.error import HTTPError, URLError
+from urllib.error import HTTPError
 from urllib.request import urlopen
 
 import pytest
 
-from directory.config import PROJECT_ROOT
 from directory.extensions import db
 from directory.listings.demo import load_demo
 from directory.search import sync
 
 from .conftest import make_app
+from .servers import GUNICORN_CONFIG as CONFIG
+from .servers import free_port
+from .servers import gunicorn as serve
 
-CONFIG = PROJECT_ROOT / "gunicorn.conf.py"
 SEARCH = "/search?where=Austin%2C+TX&q=PTSD"
 
 
@@ -74,27 +73,6 @@ def test_the_access_log_format_names_no_visitor_and_no_search(monkeypatch):
 
 
 # -- a real gunicorn -------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(base: str, server: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        assert server.poll() is None, "gunicorn exited during start-up"
-        try:
-            with urlopen(base + "/", timeout=5):
-                return
-        except HTTPError as answer:  # an answer, if not a 200: the server is up
-            answer.close()
-            return
-        except (URLError, ConnectionError):
-            time.sleep(0.2)
-    raise AssertionError("gunicorn did not answer within a minute")
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory, demo_records) -> Path:
     """A SQLite + Whoosh site with a few demo clinics, made as `flask setup` would."""
@@ -109,13 +87,7 @@ def site(tmp_path_factory, demo_records) -> Path:
 @contextmanager
 def gunicorn(site: Path, **settings: str) -> Iterator[tuple[str, subprocess.Popen, Path]]:
     """`make run`'s command line on a free port: (base URL, process, its output file)."""
-    port = _free_port()
     env = {
-        **os.environ,
-        "HOST": "127.0.0.1",
-        "PORT": str(port),
-        "SITE_URL": f"http://127.0.0.1:{port}",
-        "SECURE_COOKIES": "0",
         "WEB_WORKERS": "1",
         "WEB_THREADS": "4",
         "ACCESS_LOG": str(site / "access.log"),
@@ -123,30 +95,11 @@ def gunicorn(site: Path, **settings: str) -> Iterator[tuple[str, subprocess.Pope
         "DATABASE_URL": f"sqlite:///{site / 'test.sqlite'}",
         "SEARCH_INDEX_DIR": str(site / "index"),
         "SECRET_KEY": "test-secret-key",
-        "DEMO_DATA": "0",
         **settings,
     }
     output = site / "gunicorn.out"
-    gunicorn_bin = Path(sys.executable).parent / "gunicorn"
-    with output.open("w") as out:
-        server = subprocess.Popen(
-            [str(gunicorn_bin), "--config", str(CONFIG)],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            _wait_until_up(f"http://127.0.0.1:{port}", server)
-            yield f"http://127.0.0.1:{port}", server, output
-        finally:
-            if server.poll() is None:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=45)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
+    with serve(env, output) as (base, server):
+        yield base, server, output
 
 
 def _get(url: str) -> tuple[int, dict[str, str], str]:
@@ -193,7 +146,7 @@ def test_sigterm_lets_a_request_in_flight_finish(site):
 
 def test_gunicorn_with_the_database_down_starts_and_answers_503(site):
     """A worker boots while PostgreSQL is unreachable, and every page says 'try later'."""
-    down = f"postgresql://postgres@127.0.0.1:{_free_port()}/directory"
+    down = f"postgresql://postgres@127.0.0.1:{free_port()}/directory"
     with gunicorn(site, DATABASE_URL=down, SEARCH_BACKEND="postgres") as (base, server, _):
         for path in ("/clinics/some-clinic", "/api/v1/search?where=Austin%2C+TX"):
             with pytest.raises(HTTPError) as answer:

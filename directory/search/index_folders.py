@@ -21,14 +21,12 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
+from .backend import IndexBusy
+
 POINTER = "CURRENT"
 LOCK = "write.lock"
 PREFIX = "ix-"
 LOCK_RETRY = 0.02  # seconds between attempts to take another writer's lock
-
-
-class LockTimeout(Exception):
-    """Another writer held the index's write lock longer than the caller would wait."""
 
 
 class IndexFolders:
@@ -94,7 +92,8 @@ class IndexFolders:
 
     @contextmanager
     def write_lock(self, wait: float) -> Iterator[None]:
-        """Hold the one lock every writer of this index takes, waiting up to `wait` s.
+        """Hold the one lock every writer of this index takes, waiting up to `wait` s
+        (then `IndexBusy`).
 
         flock locks belong to an open file, so threads of one process exclude each
         other as processes do; the kernel releases the lock of a killed process.
@@ -109,7 +108,7 @@ class IndexFolders:
                     break
                 except BlockingIOError:
                     if time.monotonic() >= deadline:
-                        raise LockTimeout("the search index is locked by another writer") from None
+                        raise IndexBusy("the search index is locked by another writer") from None
                     time.sleep(LOCK_RETRY)
             try:
                 yield

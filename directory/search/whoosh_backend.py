@@ -51,10 +51,10 @@ from whoosh.qparser import AndGroup, MultifieldParser
 from whoosh.query import And, NullQuery, Or, Query, Term
 from whoosh.searching import Searcher
 
-from .backend import IndexBusy, IndexDamaged, SearchBackend, SearchPage
+from .backend import IndexDamaged, SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .evaluate import Evaluator, Mask, Row, RowTable, mask_of
-from .index_folders import IndexFolders, LockTimeout
+from .index_folders import IndexFolders
 from .memo import Memo
 from .query import FILTERS, SearchQuery
 from .synonyms import annotate, expand, group_token, words
@@ -279,7 +279,7 @@ class WhooshBackend(SearchBackend):
                 if locked:
                     self._create_first()
                 else:
-                    with self._locked(WRITE_LOCK_TIMEOUT):
+                    with self.folders.write_lock(WRITE_LOCK_TIMEOUT):
                         self._create_first()
                 continue
             if folder == self._damaged:
@@ -301,19 +301,6 @@ class WhooshBackend(SearchBackend):
             _storage(folder).create_index(self.schema)
             self.folders.publish(folder)
 
-    @contextmanager
-    def _locked(self, wait: float) -> Iterator[None]:
-        """Hold the write lock every writer of this index takes (see `index_folders`)."""
-        try:
-            lock = self.folders.write_lock(wait)
-            lock.__enter__()
-        except LockTimeout as exc:
-            raise IndexBusy(str(exc)) from exc
-        try:
-            yield
-        finally:
-            lock.__exit__(None, None, None)
-
     def _write(
         self,
         wait: float | None,
@@ -327,7 +314,7 @@ class WhooshBackend(SearchBackend):
         the writer, merging segments on commit) is damage to the folder; a failure
         of `documents` (the database) is raised as it is and writes nothing.
         """
-        with self._locked(WRITE_LOCK_TIMEOUT if wait is None else wait):
+        with self.folders.write_lock(WRITE_LOCK_TIMEOUT if wait is None else wait):
             folder, ix = self._open(locked=True)
             writer, failure = _attempt(partial(ix.writer, compound=False))
             if writer is None:
@@ -378,7 +365,7 @@ class WhooshBackend(SearchBackend):
         fields, `REBUILD_PROCS` children analyse and write a segment each (1.5x
         faster on two cores at 20k listings).
         """
-        with self._locked(REBUILD_LOCK_TIMEOUT):
+        with self.folders.write_lock(REBUILD_LOCK_TIMEOUT):
             if replacing is not None and self.folders.current() != replacing:
                 return None
             folder = self.folders.new_folder()
