@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run dev test setup lint bench lighthouse clean
+.PHONY: run dev test provision setup lint bench lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,8 +58,13 @@ dev: setup
 	@echo "Development server on http://$(HOST):$(PORT)/ (reloads on changes; Ctrl-C to stop)"
 	$(LOCAL_ENV) $(BIN)/flask --app wsgi run --debug --reload --host $(HOST) --port $(PORT)
 
-test: $(VENV)/.installed-test $(VENDOR)/.stamp
+# The suite's own services and packages first (.ci/provision: Chromium, PostgreSQL +
+# PostGIS, Redis, Node.js; installed and started as root, or named when it cannot).
+test: provision $(VENV)/.installed-test $(VENDOR)/.stamp
 	$(BIN)/python -m pytest
+
+provision:
+	./.ci/provision
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check directory tests seed_data bench gunicorn.conf.py wsgi.py
