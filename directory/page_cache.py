@@ -1,31 +1,29 @@
 """Search answers for anonymous visitors, kept in each worker until the index changes.
 
-Most searches repeat (a city, a condition, a treatment). Answering one costs a
-worker about 10 ms (the search, loading some thirty rows, the template); answering
-it from memory costs a fraction of a millisecond. An entry is keyed by host, path,
-the raw query string and the search index's version (`SearchBackend.version()`),
-and every change that patients can see re-indexes after its commit (approvals,
-edits, verification, removals), so a changed index makes every older entry
-unreachable at once, on every app server. A short lifetime bounds what the index
-does not see: a vocabulary renamed in the admin, a listing's "not verified since"
-notice coming due.
+Most searches repeat (a city, a condition, a treatment), and one answered from
+memory costs a fraction of a fresh one (figures in docs/performance.md). An entry
+is keyed by host, path, the raw query string and the search index's version
+(`SearchBackend.version()`), and every change that patients can see re-indexes
+after its commit, so a changed index makes every older entry unreachable at once,
+on every app server. A short lifetime bounds what the index does not see: a
+vocabulary renamed in the admin, a listing's "not verified since" notice coming due.
 
 Only visitors without any cookie are served from here: a signed-in user's page
 carries their account, and a session cookie may carry flashed messages. Nothing
 about the visitor is kept, only the page; entries live in process memory, never
-on disk, and the oldest go first once the cache holds PAGE_CACHE_MB.
+on disk, and the least recently used go first once the cache holds PAGE_CACHE_MB.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any
 
+from cachetools import TTLCache
 from flask import Flask, Response, current_app, request, session
 
 from .search import get_backend
@@ -38,20 +36,26 @@ class _Entry:
     body: bytes
     status: int
     headers: tuple[tuple[str, str], ...]
-    expires: float
+
+
+def _entry_bytes(entry: _Entry) -> int:
+    return len(entry.body)
 
 
 class PageCache:
-    """A byte-bounded LRU of finished responses with a lifetime."""
+    """Finished responses in a cachetools TTLCache sized in body bytes, behind a lock.
+
+    cachetools caches are not thread-safe, and a worker's threads share this one.
+    """
 
     def __init__(
         self, max_bytes: int, lifetime: float, clock: Callable[[], float] = time.monotonic
     ):
         self.max_bytes = max_bytes
         self.lifetime = lifetime
-        self._clock = clock
-        self._entries: OrderedDict[Hashable, _Entry] = OrderedDict()
-        self._bytes = 0
+        self._entries: TTLCache[Hashable, _Entry] = TTLCache(
+            maxsize=max_bytes, ttl=lifetime, timer=clock, getsizeof=_entry_bytes
+        )
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
@@ -59,13 +63,9 @@ class PageCache:
     def get(self, key: Hashable) -> Response | None:
         with self._lock:
             entry = self._entries.get(key)
-            if entry is not None and entry.expires <= self._clock():
-                self._drop(key)
-                entry = None
             if entry is None:
                 self.misses += 1
                 return None
-            self._entries.move_to_end(key)
             self.hits += 1
         return Response(entry.body, status=entry.status, headers=list(entry.headers))
 
@@ -74,25 +74,17 @@ class PageCache:
         if len(body) > self.max_bytes // 8:  # one huge page must not empty the cache
             return
         headers = tuple((k, v) for k, v in response.headers.items() if k != "Content-Length")
-        entry = _Entry(body, response.status_code, headers, self._clock() + self.lifetime)
+        entry = _Entry(body, response.status_code, headers)
         with self._lock:
-            if key in self._entries:
-                self._drop(key)
             self._entries[key] = entry
-            self._bytes += len(body)
-            while self._bytes > self.max_bytes:
-                self._drop(next(iter(self._entries)))
 
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
-            self._bytes = 0
-
-    def _drop(self, key: Hashable) -> None:
-        self._bytes -= len(self._entries.pop(key).body)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            return len(self._entries)
 
 
 def init_app(app: Flask) -> None:

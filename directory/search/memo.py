@@ -3,15 +3,17 @@
 Both engines keep values derived from one index generation (Whoosh: a term's
 document mask; PostgreSQL: document frequencies, a search's facets). The map is
 bounded, because the keys include whatever words patients type, and drops the
-least recently used entry first; it is safe across a worker's threads.
+least recently used entry first. It is a cachetools `LRUCache` behind a lock:
+cachetools caches are not thread-safe, and a worker's threads share these.
 """
 
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from collections.abc import Hashable
 from typing import Any
+
+from cachetools import LRUCache
 
 
 class Memo:
@@ -21,23 +23,16 @@ class Memo:
     """
 
     def __init__(self, size: int):
-        self._size = size
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._entries: LRUCache[Hashable, Any] = LRUCache(maxsize=size)
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Any:
         with self._lock:
-            value = self._entries.get(key)
-            if value is not None:
-                self._entries.move_to_end(key)
-            return value
+            return self._entries.get(key)
 
     def put(self, key: Hashable, value: Any) -> None:
         with self._lock:
             self._entries[key] = value
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
 
     def clear(self) -> None:
         with self._lock:
@@ -48,4 +43,5 @@ class Memo:
             return list(self._entries.values())
 
     def __len__(self) -> int:
-        return len(self._entries)
+        with self._lock:
+            return len(self._entries)
