@@ -1,17 +1,21 @@
 """Flask-Admin model views: clinics, vocabularies, users and the audit log.
 
-Every change made here is written as an audit event in the same transaction and,
-where patients could see it, re-indexed after the commit. Nothing is deleted:
-listings are suspended, accounts deactivated, vocabulary entries renamed.
+The views are declarative: columns, filters, forms, access. Each save is one
+service call (`create_model` / `update_model`, Flask-Admin's documented hooks),
+and the service checks the rules, writes the audit event, queues the search work
+and commits: `listings.staff_edits` for listings, `listings.vocabulary` for the
+vocabularies, `account.services` for accounts. A refusal is flashed and the form
+shown again with every value kept. Nothing is deleted: listings are suspended,
+accounts deactivated, vocabulary entries renamed.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any, Literal, TypeVar
 
 from flask import flash, redirect, request, url_for
 from flask_admin import expose
@@ -25,29 +29,20 @@ from flask_admin.contrib.sqla.filters import (
 from flask_admin.helpers import get_form_data
 from flask_login import current_user
 from markupsafe import Markup, escape
-from sqlalchemy import Select, distinct, false, inspect, or_, select
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import or_
 from wtforms import HiddenField, SelectField
-from wtforms.validators import ValidationError
 
+from ..account.services import ACCOUNT_FIELDS, AccountError, update_account
 from ..database import DatabaseBusy
 from ..extensions import db
 from ..forms import BUSY_MESSAGE
-from ..geo import get_gazetteer
-from ..listings.audit import record_event
-from ..listings.moderation import InvalidRecord, revert_to, set_trusted
-from ..listings.records import (
-    LABELS,
-    LIST_FIELDS,
-    SCALAR_FIELDS,
-    clinic_record,
-    normalize_phone,
-    validate_record,
-)
-from ..listings.vocabulary import vocabulary_names
-from ..models import AuditEvent, Clinic, Condition, Modality, Offering, User
-from ..models.clinic import MEDICAL_DIRECTORS, STALE_AFTER_DAYS, STATUSES, clinic_condition
-from ..search import sync
+from ..listings import staff_edits, vocabulary
+from ..listings.moderation import InvalidRecord, ModerationError, revert_to
+from ..listings.records import LABELS, LIST_FIELDS, SCALAR_FIELDS
+from ..listings.staff_edits import STAFF_FIELDS
+from ..listings.vocabulary import EDITABLE, VocabularyError
+from ..models import AuditEvent, Clinic, User
+from ..models.clinic import MEDICAL_DIRECTORS, STALE_AFTER_DAYS, STATUSES
 from .access import StaffOnly, has_role
 from .display import show_value
 from .forms import (
@@ -63,47 +58,32 @@ from .url_args import GuardedListArguments
 
 DATA_CATEGORY = "Directory data"
 RECORD_KEYS = (*SCALAR_FIELDS, *LIST_FIELDS, "offerings")
-_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-_MARKUP = re.compile(r"[<>]|&#?\w+;")
+# What services refuse, each with a message for the person who asked.
+REFUSALS = (ModerationError, AccountError, VocabularyError)
+T = TypeVar("T")
 
 
 def _user() -> User:
     return current_user._get_current_object()
 
 
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return value
-
-
-def changed_fields(model: Any, names: Iterable[str]) -> dict[str, tuple[Any, Any]]:
-    """{name: (before, after)} for the attributes the form changed (not yet flushed)."""
-    state = inspect(model)
-    changes = {}
+def form_values(form: Any, names: Iterable[str]) -> dict[str, Any]:
+    """What Flask-Admin's `form.populate_obj` would set, by name, for a service to
+    apply: the model itself stays untouched until the service has checked the values."""
+    holder = SimpleNamespace()
     for name in names:
-        history = state.attrs[name].history
-        if history.has_changes():
-            before = history.deleted[0] if history.deleted else None
-            after = history.added[0] if history.added else None
-            if before != after:
-                changes[name] = (before, after)
-    return changes
-
-
-def _audit(action: str, changes: dict[str, tuple[Any, Any]], **kwargs: Any) -> None:
-    record_event(
-        _user(),
-        action,
-        before={k: _jsonable(v[0]) for k, v in changes.items()},
-        after={k: _jsonable(v[1]) for k, v in changes.items()},
-        **kwargs,
-    )
+        if name in form:
+            form[name].populate_obj(holder, name)
+    return vars(holder)
 
 
 class DirectoryModelView(GuardedListArguments, ModelView):
     """Shared settings: CSRF-protected forms, our own asset templates, no deletions,
-    URL arguments checked before they reach the database (`url_args`)."""
+    URL arguments checked before they reach the database (`url_args`).
+
+    Flask-Admin's own writes are switched off: a view saves only through the
+    service it names in its `create_model` / `update_model` (`saved`).
+    """
 
     form_base_class = AdminSecureForm
     list_template = "admin/directory/model/list.html"
@@ -114,45 +94,39 @@ class DirectoryModelView(GuardedListArguments, ModelView):
     page_size = 50
 
     def handle_view_exception(self, exc: Exception) -> bool:
-        if isinstance(exc, DatabaseBusy):  # Flask-Admin rolls back and shows the form again
+        if isinstance(exc, DatabaseBusy):  # nothing was saved: the form is shown again
             flash(BUSY_MESSAGE, "error")
-            return True
-        if isinstance(exc, StaleDataError):
-            flash(
-                "Someone else saved this record while you were editing it. "
-                "Reload the page and make your change again.",
-                "error",
-            )
             return True
         return super().handle_view_exception(exc)
 
+    def saved(self, write: Callable[[], T]) -> T | Literal[False]:
+        """Run the service call behind a save, in Flask-Admin's contract: its answer,
+        or False after flashing why not (a refusal, a busy database), so the form is
+        shown again with every value kept. Other errors are the error pages'."""
+        try:
+            return write()
+        except REFUSALS as exc:
+            flash(exc.message, "error")
+        except Exception as exc:
+            db.session.rollback()
+            if not self.handle_view_exception(exc):
+                raise
+        return False
+
+    def create_model(self, form: Any) -> Any:
+        flash("Records of this kind are not added here.", "error")
+        return False
+
+    def update_model(self, form: Any, model: Any) -> bool:
+        flash("Records of this kind are not changed here.", "error")
+        return False
+
+    def delete_model(self, model: Any) -> bool:
+        flash("Nothing is deleted here: suspend, deactivate or rename instead.", "error")
+        return False
+
 
 # -- clinics --------------------------------------------------------------------------------
-CLINIC_FORM_FIELDS = (
-    "name",
-    "status",
-    "kind",
-    "description",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "website",
-    "email",
-    "hours",
-    "medical_director",
-    "consultation_fee",
-    "free_consultation",
-    "accepting_new_patients",
-    "integration_therapy",
-    "spravato_rems",
-    "last_verified_at",
-)
-# A change of kind can make other fields required (an in-person clinic needs an address).
-_KIND_DEPENDENT = ("street", "city", "postal_code", "states_served")
-
-
 class StaleFilter(BaseSQLAFilter):
     """Listings nobody confirmed within STALE_AFTER_DAYS (or never)."""
 
@@ -211,10 +185,10 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
     column_formatters = {"last_verified_at": _verified_formatter, "name": _name_formatter}
     column_formatters_detail = {"last_verified_at": _verified_formatter}
     column_details_exclude_list = ("states_served", "languages")
-    form_columns = (*CLINIC_FORM_FIELDS, "expected_version")
+    form_columns = (*STAFF_FIELDS, "expected_version")
     form_overrides = {name: SelectField for name in ("status", "kind", "state", "medical_director")}
     form_args = {
-        **{name: {"label": LABELS[name]} for name in CLINIC_FORM_FIELDS if name in LABELS},
+        **{name: {"label": LABELS[name]} for name in STAFF_FIELDS if name in LABELS},
         "status": {"label": "Status", "choices": choices((s, s.title()) for s in STATUSES)},
         "kind": {"label": LABELS["kind"], "choices": choices(KIND_CHOICES)},
         "state": {"label": LABELS["state"], "choices": choices(STATE_CHOICES)},
@@ -223,6 +197,7 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
             "choices": choices(MEDICAL_DIRECTORS.items()),
         },
     }
+    # The version the form showed, for the service's "changed while you were editing".
     form_extra_fields = {"expected_version": HiddenField()}
 
     def edit_form(self, obj: Clinic | None = None):
@@ -231,119 +206,56 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
             form.expected_version.data = str(obj.version)
         return form
 
-    def on_model_change(self, form: Any, model: Clinic, is_created: bool) -> None:
+    def update_model(self, form: Any, model: Clinic) -> bool:
         expected = str(form.expected_version.data or "")
-        if expected.isdigit() and int(expected) != model.version:
-            raise ValidationError(
-                f"This listing changed while you were editing it (you opened version "
-                f"{expected}, it is now version {model.version}). Reload and try again."
-            )
-        changes = changed_fields(model, CLINIC_FORM_FIELDS)
-        if not changes:
-            return
-        if "phone" in changes and model.phone:
-            model.phone = normalize_phone(model.phone) or model.phone
-            changes["phone"] = (changes["phone"][0], model.phone)
-        relevant = set(changes) | (set(_KIND_DEPENDENT) if "kind" in changes else set())
-        with db.session.no_autoflush:  # loading offerings must not flush the half-made change
-            errors = validate_record(clinic_record(model), vocabulary_names())
-        problems = [f"{LABELS.get(k, k)}: {m}" for k, m in errors.items() if k in relevant]
-        if problems:
-            raise ValidationError(" ".join(problems))
-        if "postal_code" in changes and model.postal_code:
-            place = get_gazetteer().zip_place(model.postal_code)
-            if place is not None:
-                model.lat, model.lng, model.geo_precision = place.lat, place.lng, "zip"
-        _audit("clinic_updated", changes, clinic=model)
-        sync.enqueue([model.id])  # committed with the change by Flask-Admin
-
-    def after_model_change(self, form: Any, model: Clinic, is_created: bool) -> None:
-        sync.drain()
+        version = int(expected) if expected.isascii() and expected.isdigit() else None
+        values = form_values(form, STAFF_FIELDS)
+        return (
+            self.saved(lambda: staff_edits.update_listing(_user(), model, values, version))
+            is not False
+        )
 
 
 # -- vocabularies ---------------------------------------------------------------------------
 class VocabularyAdmin(StaffOnly, DirectoryModelView):
     """Codes are permanent (they are in URLs and the index); names may be reworded."""
 
-    vocabulary = ""
-    # Fields that reach the search documents: changing one re-indexes the clinics using it.
-    indexed_fields: tuple[str, ...] = ()
-    column_list = ("code", "name", "sort_order")
+    column_list: tuple[str, ...] = ("code", "name", "sort_order")
     column_searchable_list = ("code", "name")
     column_default_sort = ("sort_order", False)
-    form_columns: tuple[str, ...] = ("code", "name", "sort_order")
-    form_widget_args: dict[str, Any] = {}
+    form_columns: tuple[str, ...] = EDITABLE["insurer"]
 
     def edit_form(self, obj: Any = None):
         form = super().edit_form(obj)
         form.code.render_kw = {**(form.code.render_kw or {}), "readonly": True}
         return form
 
-    def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        changes = changed_fields(model, self.form_columns)
-        if not is_created and "code" in changes:
-            raise ValidationError(
-                "A code cannot change: it is used in links and the search index. "
-                "Change the name instead."
-            )
-        if not _CODE.match(model.code or "") or len(model.code) > 64:
-            raise ValidationError("Use a code of lowercase letters, digits and hyphens.")
-        model.name = (model.name or "").strip()
-        if not model.name or _MARKUP.search(model.name):
-            raise ValidationError("Enter a plain-text name.")
-        with db.session.no_autoflush:
-            self.check(model)
-        action = "vocabulary_added" if is_created else "vocabulary_changed"
-        _audit(action, changes, target=f"{self.vocabulary}:{model.code}")
-        if not is_created and set(changes) & set(self.indexed_fields):
-            sync.enqueue_selected(self.clinic_ids(model))  # committed with the change
+    def create_model(self, form: Any) -> Any:
+        values = form_values(form, self.form_columns)
+        return self.saved(lambda: vocabulary.add_entry(_user(), self.model, values))
 
-    def check(self, model: Any) -> None:
-        """Extra rules of one vocabulary."""
-
-    def clinic_ids(self, model: Any) -> Select:
-        """A select of the clinics whose search documents include this entry."""
-        return select(Clinic.id).where(false())
-
-    def after_model_change(self, form: Any, model: Any, is_created: bool) -> None:
-        sync.drain()
+    def update_model(self, form: Any, model: Any) -> bool:
+        values = form_values(form, self.form_columns)
+        return self.saved(lambda: vocabulary.change_entry(_user(), model, values)) is not False
 
 
 class ModalityAdmin(VocabularyAdmin):
-    vocabulary = "modality"
-    indexed_fields = ("name", "short_name")
     column_list = ("code", "name", "short_name", "sort_order")
-    form_columns = ("code", "name", "short_name", "sort_order", "description")
-
-    def clinic_ids(self, model: Modality) -> Select:
-        return select(distinct(Offering.clinic_id)).where(Offering.modality_id == model.id)
+    form_columns = EDITABLE["modality"]
 
 
 class ConditionAdmin(VocabularyAdmin):
-    vocabulary = "condition"
-    indexed_fields = ("name", "synonyms")
     column_list = ("code", "name", "synonyms", "sort_order")
-    form_columns = ("code", "name", "sort_order", "synonyms")
+    form_columns = EDITABLE["condition"]
     column_formatters = {"synonyms": lambda v, c, m, n: ", ".join(m.synonyms or [])}
-
-    def check(self, model: Condition) -> None:
-        synonyms = model.synonyms if model.synonyms is not None else []
-        if not isinstance(synonyms, list) or not all(isinstance(s, str) for s in synonyms):
-            raise ValidationError('Synonyms must be a JSON list of words, like ["MDD"].')
-        model.synonyms = [s.strip() for s in synonyms if s.strip()]
-
-    def clinic_ids(self, model: Condition) -> Select:
-        return select(clinic_condition.c.clinic_id).where(
-            clinic_condition.c.condition_id == model.id
-        )
 
 
 class InsurerAdmin(VocabularyAdmin):
-    vocabulary = "insurer"
+    form_columns = EDITABLE["insurer"]
 
 
 class PaymentOptionAdmin(VocabularyAdmin):
-    vocabulary = "payment"
+    form_columns = EDITABLE["payment"]
 
 
 # -- users ----------------------------------------------------------------------------------
@@ -385,30 +297,9 @@ class UserAdmin(StaffOnly, DirectoryModelView):
         form_class = AdminUserForm if has_role("admin") else EditorUserForm
         return form_class(get_form_data(), obj=obj)
 
-    def on_model_change(self, form: Any, model: User, is_created: bool) -> None:
-        actor = _user()
-        changes = changed_fields(model, ("email", "name", "role", "active", "trusted"))
-        old_role = changes.get("role", (model.role, model.role))[0]
-        actor_is_admin = (old_role if model.id == actor.id else actor.role) == "admin"
-        if not actor_is_admin and (old_role != "clinic" or "role" in changes or "email" in changes):
-            raise ValidationError("Only an admin can change roles, emails or staff accounts.")
-        if model.role not in ("admin", "editor", "clinic"):
-            raise ValidationError("Choose clinic, editor or admin.")
-        if model.id == actor.id and actor_is_admin and (model.role != "admin" or not model.active):
-            raise ValidationError("You cannot remove your own admin access or deactivate yourself.")
-        if "email" in changes:
-            model.email = model.email.strip().lower()
-            taken = db.session.scalar(
-                select(User.id).where(User.email == model.email, User.id != model.id)
-            )
-            if taken:
-                raise ValidationError("Another account already uses that email.")
-        trusted = changes.pop("trusted", None)
-        if changes:
-            _audit("user_changed", changes, target=model.email)
-        if trusted is not None:
-            model.trusted = trusted[0]
-            set_trusted(actor, model, trusted[1])  # audits and commits the whole change
+    def update_model(self, form: Any, model: User) -> bool:
+        values = form_values(form, ACCOUNT_FIELDS)
+        return self.saved(lambda: update_account(_user(), model, values)) is not False
 
 
 # -- audit log ------------------------------------------------------------------------------

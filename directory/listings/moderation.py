@@ -71,8 +71,8 @@ class StaleRevision(ModerationError):
 class InvalidRecord(ModerationError):
     """The proposed listing breaks a rule; `errors` says which fields."""
 
-    def __init__(self, errors: dict[str, str]):
-        super().__init__("Some fields need attention.")
+    def __init__(self, errors: dict[str, str], message: str = "Some fields need attention."):
+        super().__init__(message)
         self.errors = errors
 
 
@@ -651,16 +651,6 @@ def queue() -> list[Revision]:
             .order_by(Revision.created_at, Revision.id)
         )
     )
-
-
-def set_trusted(editor: User, user: User, trusted: bool) -> None:
-    """Let a clinic account publish without review (or take that back)."""
-    before = {"trusted": user.trusted}
-    user.trusted = trusted
-    record_event(
-        editor, "trust_changed", target=user.email, before=before, after={"trusted": trusted}
-    )
-    db.session.commit()
 
 
 def revert_to(editor: User, clinic: Clinic, record: dict[str, Any], reason: str) -> None:

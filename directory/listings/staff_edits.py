@@ -1,0 +1,138 @@
+"""An editor's direct change to a listing (the admin's clinic form): no revision, no queue.
+
+The same rules as a clinic's edit (`records.validate_record`), applied to the
+fields the editor changed (and those a change of kind makes required), so a
+listing with an old flaw elsewhere can still be suspended. The change is audited
+with before and after, queued for the index and committed in one transaction,
+then the index queue is drained. Two editors on one listing: the form carries the
+version it showed, and `Clinic.version` (SQLAlchemy's optimistic lock) catches a
+write that lands between this request's read and its commit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..geo import get_gazetteer
+from ..models import Clinic, User
+from ..models.clinic import STATUSES
+from ..search import sync
+from .audit import record_event
+from .moderation import InvalidRecord, ModerationError
+from .records import LABELS, SCALAR_FIELDS, clinic_record, normalize_phone, validate_record
+from .vocabulary import vocabulary_names
+
+# What staff may change here, in the order the admin's form shows it. Prices,
+# treatments and vocabularies go through moderation (`moderation.revert_to` aside).
+STAFF_FIELDS = (
+    "name",
+    "status",
+    "kind",
+    "description",
+    "street",
+    "city",
+    "state",
+    "postal_code",
+    "phone",
+    "website",
+    "email",
+    "hours",
+    "medical_director",
+    "consultation_fee",
+    "free_consultation",
+    "accepting_new_patients",
+    "integration_therapy",
+    "spravato_rems",
+    "last_verified_at",
+)
+# A change of kind can make other fields required (an in-person clinic needs an address).
+_KIND_DEPENDENT = ("street", "city", "postal_code", "states_served")
+
+
+class ChangedMeanwhile(ModerationError):
+    """Someone else saved the listing after this editor's form was opened."""
+
+
+def update_listing(
+    editor: User,
+    clinic: Clinic,
+    values: dict[str, Any],
+    expected_version: int | None = None,
+) -> dict[str, tuple[Any, Any]]:
+    """Apply an editor's values to a listing: checked, audited, committed, re-indexed.
+
+    `values`: new values by name (any of STAFF_FIELDS); `expected_version`: the
+    `Clinic.version` the editor's form showed (None: no check). Returns what
+    changed, {name: (before, after)}; nothing is written when nothing changed.
+    Raises `ChangedMeanwhile` or `InvalidRecord` (its message names each field)
+    with nothing written.
+    """
+    unknown = set(values) - set(STAFF_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}")
+    if expected_version is not None and expected_version != clinic.version:
+        raise ChangedMeanwhile(
+            f"This listing changed while you were editing it (you opened version "
+            f"{expected_version}, it is now version {clinic.version}). Reload and try again."
+        )
+    values = dict(values)
+    if values.get("phone"):
+        values["phone"] = normalize_phone(values["phone"]) or values["phone"]
+    changes = {
+        name: (getattr(clinic, name), value)
+        for name, value in values.items()
+        if getattr(clinic, name) != value
+    }
+    if not changes:
+        return {}
+    _check(clinic, {name: after for name, (_, after) in changes.items()})
+    for name, (_, after) in changes.items():
+        setattr(clinic, name, after)
+    if "postal_code" in changes and clinic.postal_code:
+        place = get_gazetteer().zip_place(clinic.postal_code)
+        if place is not None:
+            clinic.lat, clinic.lng, clinic.geo_precision = place.lat, place.lng, "zip"
+    record_event(
+        editor,
+        "clinic_updated",
+        clinic=clinic,
+        before={name: _jsonable(before) for name, (before, _) in changes.items()},
+        after={name: _jsonable(after) for name, (_, after) in changes.items()},
+    )
+    sync.enqueue([clinic.id])
+    try:
+        db.session.commit()
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise ChangedMeanwhile(
+            "Someone else saved this record while you were editing it. "
+            "Reload the page and make your change again."
+        ) from exc
+    sync.drain()
+    return changes
+
+
+def _check(clinic: Clinic, changed: dict[str, Any]) -> None:
+    """Refuse values the listing form would refuse, for the fields this change touches."""
+    if "status" in changed and changed["status"] not in STATUSES:
+        raise InvalidRecord({"status": "Choose a status."}, "Status: Choose a status.")
+    when = changed.get("last_verified_at")
+    if when is not None and (not isinstance(when, date) or isinstance(when, datetime)):
+        raise InvalidRecord({"last_verified_at": "Enter a date."}, "Last verified: Enter a date.")
+    record = clinic_record(clinic) | {k: v for k, v in changed.items() if k in SCALAR_FIELDS}
+    relevant = set(changed) | (set(_KIND_DEPENDENT) if "kind" in changed else set())
+    errors = {
+        key: message
+        for key, message in validate_record(record, vocabulary_names()).items()
+        if key in relevant
+    }
+    if errors:
+        raise InvalidRecord(errors, " ".join(f"{LABELS.get(k, k)}: {m}" for k, m in errors.items()))
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime | date) else value
