@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select, text
 
 from directory.extensions import db
+from directory.guides.loader import guides
 from directory.models import Clinic, Condition, Modality, Offering
 
 MODALITIES = ("iv", "im", "spravato", "sublingual")
@@ -149,6 +150,12 @@ def test_guide_page_is_valid_safe_html(demo_client, path):
 
     ids = [el.get("id") for el in doc.iter() if isinstance(el.tag, str) and el.get("id")]
     assert len(ids) == len(set(ids)), "duplicate id"
+
+
+def test_every_guide_file_is_tested_here():
+    """A new Markdown guide joins MODALITIES or CONDITIONS, so every page test covers it."""
+    assert tuple(guides().modality) == MODALITIES
+    assert tuple(guides().condition) == CONDITIONS
 
 
 def test_index_links_every_guide(demo_client):

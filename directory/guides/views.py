@@ -6,29 +6,21 @@ from flask import abort, render_template
 
 from ..listings.vocabulary import vocabulary_names
 from . import bp
-from .content import (
-    CONDITION_GUIDES,
-    LAST_REVIEWED,
-    MODALITY_GUIDES,
-    NOT_ADVICE,
-    NOT_ADVICE_MORE,
-    PAYING_GUIDE,
-    condition_guide,
-    modality_guide,
-)
 from .counts import condition_listings, payment_option_counts
+from .loader import guides
 from .prices import modality_price_ranges
 
 
 def _common(vocabularies: dict[str, dict[str, str]]) -> dict:
     """What every guide template uses: vocabulary names, review date, advice note."""
+    content = guides()
     return {
         "vocabularies": vocabularies,
-        "last_reviewed": LAST_REVIEWED,
-        "not_advice": NOT_ADVICE,
-        "not_advice_more": NOT_ADVICE_MORE,
+        "last_reviewed": content.last_reviewed,
+        "not_advice": content.not_advice,
+        "not_advice_more": content.not_advice_more,
         # Codes that have a guide, so cross-links never point at a 404.
-        "guide_codes": {"modality": set(MODALITY_GUIDES), "condition": set(CONDITION_GUIDES)},
+        "guide_codes": {"modality": set(content.modality), "condition": set(content.condition)},
     }
 
 
@@ -42,15 +34,15 @@ def index():
         "guides/index.html",
         modality_guides=[
             (modalities[code], guide)
-            for code, guide in MODALITY_GUIDES.items()
+            for code, guide in guides().modality.items()
             if code in modalities
         ],
         condition_guides=[
             (conditions[code], guide)
-            for code, guide in CONDITION_GUIDES.items()
+            for code, guide in guides().condition.items()
             if code in conditions
         ],
-        paying=PAYING_GUIDE,
+        paying=guides().paying,
         **_common(vocabularies),
     )
 
@@ -59,7 +51,7 @@ def index():
 def modality(code: str):
     """One treatment: how it is given, a course, live prices, insurance, safety."""
     vocabularies = vocabulary_names()
-    guide = modality_guide(code)
+    guide = guides().modality.get(code)
     if guide is None or code not in vocabularies.get("modality", {}):
         abort(404)
     return render_template(
@@ -75,7 +67,7 @@ def modality(code: str):
 def condition(code: str):
     """One condition: evidence with named sources, and live counts of clinics listing it."""
     vocabularies = vocabulary_names()
-    guide = condition_guide(code)
+    guide = guides().condition.get(code)
     if guide is None or code not in vocabularies.get("condition", {}):
         abort(404)
     return render_template(
@@ -93,7 +85,7 @@ def paying():
     vocabularies = vocabulary_names()
     return render_template(
         "guides/paying.html",
-        guide=PAYING_GUIDE,
+        guide=guides().paying,
         prices=modality_price_ranges(),
         payment_counts=payment_option_counts(),
         **_common(vocabularies),
