@@ -34,7 +34,6 @@ Run ``python seed_data/generate_demo.py`` for summary statistics.
 import functools
 import math
 import random
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ from datetime import date, timedelta
 from typing import Any
 
 import zipcodes
+
+from directory.slugs import slugify, unique_slug
 
 REFERENCE_DATE = date(2026, 11, 1)
 DEFAULT_SEED = 20261125
@@ -488,12 +489,6 @@ HOURS_IN_PERSON = (
 HOURS_SATURDAY = (", Sat 9am–1pm", ", Sat 8am–12pm", ", Sat 10am–2pm")
 
 
-def slugify(text: str) -> str:
-    """Lowercase, ASCII letters/digits separated by single hyphens."""
-    text = text.lower().replace("&", " and ")
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
-
-
 # ---------------------------------------------------------------------------------------------
 # Small random helpers
 # ---------------------------------------------------------------------------------------------
@@ -709,10 +704,7 @@ class _Builder:
         return name
 
     def unique_slug(self, *parts: str) -> str:
-        base = slugify(" ".join(parts))
-        slug, n = base, 2
-        while slug in self.slugs:
-            slug, n = f"{base}-{n}", n + 1
+        slug = unique_slug(slugify(" ".join(parts)), self.slugs.__contains__)
         self.slugs.add(slug)
         return slug
 

@@ -11,11 +11,12 @@ from datetime import date, datetime
 
 from flask import Flask
 
+from ..geo import US_STATES
+from ..slugs import slugify
+
 
 def state_name(code: str | None) -> str:
     """State code to name ("TX" -> "Texas"); unknown codes are shown as given."""
-    from ..geo import US_STATES
-
     if not code:
         return ""
     return US_STATES.get(str(code).upper(), str(code))
@@ -109,8 +110,6 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 
 def register(app: Flask) -> None:
     """Make the helpers available to every template."""
-    from .views import city_slug
-
     app.add_template_filter(state_name, "state_name")
     app.add_template_filter(miles, "miles")
     app.add_template_filter(long_date, "long_date")
@@ -118,5 +117,5 @@ def register(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(tel_href, "tel_href")
     app.add_template_filter(language_name, "language_name")
-    app.add_template_filter(city_slug, "city_slug")
+    app.add_template_filter(slugify, "city_slug")
     app.add_template_global(plural, "plural")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from urllib.parse import urlencode
 
 from flask import abort, render_template, request, url_for
@@ -15,17 +14,13 @@ from ..listings.vocabulary import vocabulary_names
 from ..page_cache import cached_for_anonymous
 from ..search import QueryError
 from ..search.query import FILTERS
+from ..slugs import slugify
 from . import bp
 from .map_data import map_data
 from .structured_data import clinic_json_ld
 
 # Telehealth programs listed under the results; the rest are one link away.
 TELEHEALTH_SHOWN = 10
-
-
-def city_slug(city: str) -> str:
-    """ "St. Louis" -> "st-louis": the city part of browse URLs."""
-    return re.sub(r"[^a-z0-9]+", "-", city.lower()).strip("-")
 
 
 @bp.get("/")
@@ -115,7 +110,7 @@ def browse_state(state: str):
         "browse_state.html",
         state=code,
         state_name=US_STATES[code],
-        cities=[(city, city_slug(city), n) for city, n in catalog.cities_with_counts(code)],
+        cities=[(city, slugify(city), n) for city, n in catalog.cities_with_counts(code)],
         telehealth=catalog.telehealth_serving(code),
     )
 
@@ -126,7 +121,7 @@ def browse_city(state: str, city: str):
     code = state.upper()
     if code not in US_STATES:
         abort(404)
-    names = {city_slug(name): name for name, _ in catalog.cities_with_counts(code)}
+    names = {slugify(name): name for name, _ in catalog.cities_with_counts(code)}
     if city not in names:
         abort(404)
     name = names[city]
