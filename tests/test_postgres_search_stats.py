@@ -19,7 +19,7 @@ from directory.extensions import db
 from directory.listings import publishing
 from directory.listings.demo import load_demo
 from directory.models import Clinic
-from directory.search import get_backend, sync
+from directory.search import get_backend, pg_query, sync
 from directory.search.postgres_backend import PostgresBackend
 from directory.search.query import SearchQuery
 
@@ -183,13 +183,13 @@ def test_later_pages_by_distance_match_the_first_computation(pg_app, demo_record
     from directory.geo import get_gazetteer
 
     nearest_pages = []
-    original = PostgresBackend._nearest_page
+    original = pg_query.nearest_page
 
     def counting(*args):
         nearest_pages.append(args)
         return original(*args)
 
-    monkeypatch.setattr(PostgresBackend, "_nearest_page", staticmethod(counting))
+    monkeypatch.setattr(pg_query, "nearest_page", counting)
     with pg_app.app_context():
         load_demo(demo_records, after_commit=sync.refresh)
         backend = get_backend()
