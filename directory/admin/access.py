@@ -49,19 +49,15 @@ class RoleRequired:
     def is_accessible(self) -> bool:
         return has_role(*self.allowed_roles)
 
-    def _handle_view(self, name: str, **kwargs: Any):
-        if not self.is_accessible():
-            return self.inaccessible_callback(name, **kwargs)
-        return None
-
     def inaccessible_callback(self, name: str, **kwargs: Any):
         if current_user.is_authenticated:
             abort(403)
         return redirect(sign_in_url())
 
     def _run_view(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        # Flask-Admin retries a view that raised TypeError with `cls=self`, which hides
-        # the real error behind "unexpected keyword argument 'cls'". Call it once.
+        # Flask-Admin (2.2.1, pinned) retries a view that raised TypeError with
+        # `cls=self`, which hides the real error behind "unexpected keyword argument
+        # 'cls'". Call it once. A private method: tests/test_pinned_internals.py.
         return fn(self, *args, **kwargs)
 
 
