@@ -32,7 +32,6 @@ Run ``python seed_data/generate_demo.py`` for summary statistics.
 """
 
 import functools
-import math
 import random
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
@@ -42,6 +41,7 @@ from typing import Any
 
 import zipcodes
 
+from directory.geo.distance import miles_between
 from directory.slugs import slugify, unique_slug
 
 REFERENCE_DATE = date(2026, 11, 1)
@@ -1082,13 +1082,6 @@ def generate_demo(seed: int = DEFAULT_SEED, reference_date: date = REFERENCE_DAT
 # ---------------------------------------------------------------------------------------------
 
 
-def _distance_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 3958.8 * math.asin(math.sqrt(h))
-
-
 def summarize(listings: list[dict[str, Any]]) -> str:
     """Human-readable statistics about a generated dataset."""
     lines: list[str] = []
@@ -1114,8 +1107,7 @@ def summarize(listings: list[dict[str, Any]]) -> str:
     near = [
         c
         for c in in_person
-        if (c["city"], c["state"]) != AUSTIN
-        and _distance_miles(lat0, lng0, c["lat"], c["lng"]) <= 50
+        if (c["city"], c["state"]) != AUSTIN and miles_between(lat0, lng0, c["lat"], c["lng"]) <= 50
     ]
     add(
         f"Austin TX: {len(austin)}; other towns within 50 mi of Austin: {len(near)} "

@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import zipcodes
 
+from directory.geo.distance import MEAN_RADIUS_MILES
+
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed_data"
 PHONE_RE = re.compile(r"^\(\d{3}\) 555-01\d{2}$")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -67,7 +69,7 @@ def _miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lng2 - lng1)
     h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 3958.8 * math.asin(math.sqrt(h))
+    return 2 * MEAN_RADIUS_MILES * math.asin(math.sqrt(h))
 
 
 @pytest.fixture(scope="module")

@@ -25,6 +25,7 @@ from directory.geo import (
     get_gazetteer,
     miles_between,
 )
+from directory.geo.distance import MEAN_RADIUS_MILES
 from directory.geo.gazetteer import EMPTY_MESSAGE, Gazetteer
 
 AUSTIN = (30.2672, -97.7431)
@@ -377,7 +378,7 @@ def test_nearest_zip_matches_brute_force(lat: float, lng: float) -> None:
 def _sphere_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
     p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lng2 - lng1)
     h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 3958.7613 * math.asin(min(1.0, math.sqrt(h)))
+    return 2 * MEAN_RADIUS_MILES * math.asin(min(1.0, math.sqrt(h)))
 
 
 def test_nearest_zip_is_fast(gazetteer: Gazetteer) -> None:

@@ -11,15 +11,20 @@ import math
 
 from geopy.distance import geodesic
 
-KM_PER_MILE = 1.609344
-WGS84_A_KM = 6378.137
-WGS84_F = 1 / 298.257223563
-WGS84_E2 = WGS84_F * (2 - WGS84_F)
+# The WGS-84 ellipsoid and the international mile: every distance in the code (the
+# geodesic, the search estimate, PostGIS's metres, the boxes) starts from these.
+METERS_PER_MILE = 1609.344
+WGS84_A_METERS = 6_378_137.0  # equatorial radius a
+WGS84_F = 1 / 298.257223563  # flattening
+WGS84_E2 = WGS84_F * (2 - WGS84_F)  # first eccentricity squared
+WGS84_B_METERS = WGS84_A_METERS * (1 - WGS84_F)  # polar radius b
 
+# The IUGG mean radius (2a + b) / 3, for spherical approximations (tests, demo figures).
+MEAN_RADIUS_MILES = (2 * WGS84_A_METERS + WGS84_B_METERS) / 3 / METERS_PER_MILE
 # East-west: the prime-vertical radius N is never below the equatorial radius a.
-EARTH_EQUATORIAL_RADIUS_MILES = WGS84_A_KM / KM_PER_MILE
+EARTH_EQUATORIAL_RADIUS_MILES = WGS84_A_METERS / METERS_PER_MILE
 # North-south: the meridional radius M is smallest at the equator, a(1 - e^2).
-EARTH_MIN_MERIDIONAL_RADIUS_MILES = WGS84_A_KM * (1 - WGS84_E2) / KM_PER_MILE
+EARTH_MIN_MERIDIONAL_RADIUS_MILES = WGS84_A_METERS * (1 - WGS84_E2) / METERS_PER_MILE
 
 BOX_PADDING = 1.01
 BOX_SLACK_MILES = 0.01

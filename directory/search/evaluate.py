@@ -19,15 +19,12 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from geopy.distance import geodesic
 
-from ..geo import bounding_box
+from ..geo import bounding_box, miles_between
+from ..geo.distance import METERS_PER_MILE, WGS84_A_METERS, WGS84_F
 from .backend import Hit, SearchPage
 from .query import FILTERS, SearchQuery
 
-WGS84_A_METERS = 6378137.0
-WGS84_F = 1 / 298.257223563
-METERS_PER_MILE = 1609.344
 # Andoyer-Lambert is within 1.1e-5 (relative) of the WGS-84 geodesic over 200,000
 # random pairs from 0.0001 to 3,000 miles across US latitudes (measured with
 # geographiclib); 1e-4 leaves a ninefold margin. Only documents whose estimate is
@@ -158,12 +155,8 @@ def estimate_miles_to(lat: float, lng: float, lats: np.ndarray, lngs: np.ndarray
     miles = meters / METERS_PER_MILE
     for i in np.flatnonzero(degenerate):
         same = lats[i] == lat and lngs[i] == lng
-        miles[i] = 0.0 if same else geodesic_miles(lat, lng, float(lats[i]), float(lngs[i]))
+        miles[i] = 0.0 if same else miles_between(lat, lng, float(lats[i]), float(lngs[i]))
     return miles
-
-
-def geodesic_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    return geodesic((lat1, lng1), (lat2, lng2)).miles
 
 
 @dataclass
@@ -267,7 +260,7 @@ class Evaluator:
         assert place is not None
         point = (float(self.table.lat[docnum]), float(self.table.lng[docnum]))
         if point not in self._exact:
-            self._exact[point] = geodesic_miles(place.lat, place.lng, *point)
+            self._exact[point] = miles_between(place.lat, place.lng, *point)
         return self._exact[point]
 
     # -- the answer -------------------------------------------------------------
