@@ -16,6 +16,7 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from flask_admin.contrib.sqla import ModelView
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
@@ -24,7 +25,7 @@ from directory.extensions import db
 from directory.listings.demo import load_demo
 from directory.listings.records import BOOLEAN_FIELDS, SCALAR_FIELDS, clinic_record
 from directory.mail import outbox_messages
-from directory.models import AuditEvent, Clinic, Condition, Ownership, Revision, User
+from directory.models import AuditEvent, Clinic, Condition, Insurer, Ownership, Revision, User
 from directory.search import sync
 
 PASSWORD = "correct horse battery staple"
@@ -878,6 +879,35 @@ def test_condition_rename_reaches_the_search_index(site):
     with site.app.app_context():
         assert db.session.get(Condition, condition_id).code == code
         assert count(site.app, AuditEvent, AuditEvent.action == "vocabulary_changed") == 1
+
+
+def test_a_save_the_service_refuses_shows_the_form_again_with_its_values(site):
+    editor = client_for(site.app, site.editor)
+    url = "/admin/insurers/new/"
+    form = {"code": "Harbor Health", "name": "Harbor Health Plan", "sort_order": "7"}
+    response = post(editor, url, form, url)
+    page = text(response)
+    assert response.status_code == 200
+    assert "Use a code of lowercase letters, digits and hyphens." in page
+    assert 'value="Harbor Health"' in page and 'value="Harbor Health Plan"' in page
+    assert count(site.app, Insurer, Insurer.code == "Harbor Health") == 0
+    assert count(site.app, AuditEvent) == 0
+
+
+def test_model_views_write_only_through_services(site):
+    """No model view falls back to Flask-Admin's own writes (fill in the model, commit):
+    each save is one service call, and deleting is refused even where a view allowed it."""
+    views = [v for v in site.app.extensions["admin"][0]._views if isinstance(v, ModelView)]
+    assert len(views) >= 7
+    for view in views:
+        for hook in ("create_model", "update_model", "delete_model"):
+            assert getattr(type(view), hook) is not getattr(ModelView, hook), (view.url, hook)
+        for hook in ("on_model_change", "after_model_change", "on_model_delete"):
+            assert getattr(type(view), hook) is getattr(ModelView, hook), (view.url, hook)
+    clinics = next(v for v in views if v.url.endswith("/clinics"))
+    with site.app.test_request_context(), site.app.app_context():
+        assert clinics.delete_model(db.session.get(Clinic, site.a)) is False
+    assert count(site.app, Clinic) == len(site.ids)
 
 
 # -- the theme's assets come from our origin ------------------------------------------------

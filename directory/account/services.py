@@ -323,29 +323,30 @@ def update_account(actor: User, user: User, values: dict[str, Any]) -> dict[str,
         _check_new_email(user, values["email"])
     if not changes:
         return {}
-    for name, (_, after) in changes.items():
-        setattr(user, name, after)
     others = {name: change for name, change in changes.items() if name != "trusted"}
-    if others:
-        record_event(
-            actor,
-            "user_changed",
-            target=user.email,
-            before={name: before for name, (before, _) in others.items()},
-            after={name: after for name, (_, after) in others.items()},
-        )
-    if "trusted" in changes:
-        before, after = changes["trusted"]
-        record_event(
-            actor,
-            "trust_changed",
-            target=user.email,
-            before={"trusted": before},
-            after={"trusted": after},
-        )
     try:
+        for name, (_, after) in changes.items():
+            setattr(user, name, after)
+        db.session.flush()  # the unique email: where a save racing this one fails
+        if others:
+            record_event(
+                actor,
+                "user_changed",
+                target=user.email,
+                before={name: before for name, (before, _) in others.items()},
+                after={name: after for name, (_, after) in others.items()},
+            )
+        if "trusted" in changes:
+            before, after = changes["trusted"]
+            record_event(
+                actor,
+                "trust_changed",
+                target=user.email,
+                before={"trusted": before},
+                after={"trusted": after},
+            )
         db.session.commit()
-    except IntegrityError as exc:  # another save took the address meanwhile
+    except IntegrityError as exc:
         db.session.rollback()
         raise EmailTaken("Another account already uses that email.") from exc
     return changes
@@ -428,45 +429,19 @@ def _send(to: str, subject: str, body: str) -> None:
         current_app.logger.exception("Could not send account mail")
 
 
-def _site() -> str:
-    return current_app.config.get("SITE_NAME") or "Ketamine Clinic Directory"
-
-
 def _verification_mail(user: User) -> tuple[str, str]:
     link = mail.external_url("account.verify_email", token=tokens.make_verify_token(user))
-    return (
-        f"Confirm your email address for {_site()}",
-        f"Hello,\n\n"
-        f"Someone, probably you, created an account on {_site()} with this address.\n"
-        f"To confirm it, open this link within 3 days:\n\n{link}\n\n"
-        f"If you did not create an account, ignore this email; nothing more will happen.\n\n"
-        f"{_site()}\n",
-    )
+    return mail.render_mail("verify_email", link=link)
 
 
 def _already_registered_mail(email: str) -> tuple[str, str]:
-    sign_in = mail.external_url("account.sign_in")
-    reset = mail.external_url("account.reset_request")
-    return (
-        f"Someone tried to sign up with your email on {_site()}",
-        f"Hello,\n\n"
-        f"Someone, perhaps you, tried to create an account on {_site()} with this address.\n"
-        f"You already have an account, so nothing was changed.\n\n"
-        f"To sign in: {sign_in}\n"
-        f"Forgot your password? Get a reset link: {reset}\n\n"
-        f"If this was not you, you can ignore this email; your account is unchanged.\n\n"
-        f"{_site()}\n",
+    return mail.render_mail(
+        "already_registered",
+        sign_in=mail.external_url("account.sign_in"),
+        reset=mail.external_url("account.reset_request"),
     )
 
 
 def _reset_mail(user: User) -> tuple[str, str]:
     link = mail.external_url("account.reset_password", token=tokens.make_reset_token(user))
-    return (
-        f"Reset your password for {_site()}",
-        f"Hello,\n\n"
-        f"Someone, probably you, asked to reset the password of your account on {_site()}.\n"
-        f"To choose a new password, open this link within 1 hour. It works once:\n\n"
-        f"{link}\n\n"
-        f"If you did not ask for this, ignore this email; your password is unchanged.\n\n"
-        f"{_site()}\n",
-    )
+    return mail.render_mail("reset_password", link=link)

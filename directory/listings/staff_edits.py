@@ -96,15 +96,16 @@ def update_listing(
         place = get_gazetteer().zip_place(clinic.postal_code)
         if place is not None:
             clinic.lat, clinic.lng, clinic.geo_precision = place.lat, place.lng, "zip"
-    record_event(
-        editor,
-        "clinic_updated",
-        clinic=clinic,
-        before={name: _jsonable(before) for name, (before, _) in changes.items()},
-        after={name: _jsonable(after) for name, (_, after) in changes.items()},
-    )
-    sync.enqueue([clinic.id])
     try:
+        db.session.flush()  # the first write: where the optimistic lock fails
+        record_event(
+            editor,
+            "clinic_updated",
+            clinic=clinic,
+            before={name: _jsonable(before) for name, (before, _) in changes.items()},
+            after={name: _jsonable(after) for name, (_, after) in changes.items()},
+        )
+        sync.enqueue([clinic.id])
         db.session.commit()
     except StaleDataError as exc:
         db.session.rollback()

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, distinct, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from ..config import PROJECT_ROOT
@@ -120,16 +120,17 @@ def add_entry(
     if not isinstance(code, str) or len(code) > 64 or not _CODE.match(code):
         raise VocabularyError("Use a code of lowercase letters, digits and hyphens.")
     entry = model(**values)
-    db.session.add(entry)
     shown = {k: v for k, v in values.items() if v is not None}
-    record_event(
-        editor,
-        "vocabulary_added",
-        target=f"{kind}:{code}",
-        before=dict.fromkeys(shown),
-        after=shown,
-    )
     try:
+        db.session.add(entry)
+        db.session.flush()  # the unique code: where a save racing this one fails
+        record_event(
+            editor,
+            "vocabulary_added",
+            target=f"{kind}:{code}",
+            before=dict.fromkeys(shown),
+            after=shown,
+        )
         db.session.commit()
     except IntegrityError as exc:  # the form's uniqueness check raced another save
         db.session.rollback()
@@ -206,5 +207,5 @@ def _checked(kind: str, values: dict[str, Any]) -> dict[str, Any]:
 def _clinics_using(kind: str, entry: VocabularyEntry) -> Select:
     """A select of the clinics whose search documents include this entry."""
     if kind == "modality":
-        return select(distinct(Offering.clinic_id)).where(Offering.modality_id == entry.id)
+        return select(Offering.clinic_id).where(Offering.modality_id == entry.id).distinct()
     return select(clinic_condition.c.clinic_id).where(clinic_condition.c.condition_id == entry.id)
