@@ -1,5 +1,8 @@
 """Outgoing mail: plain-text messages written to an outbox folder, or sent by SMTP.
 
+Every mail's words are a template in `templates/mail/` (`render_mail`), and every
+mail goes out through `send_mail`.
+
 With no SMTP host configured (local runs, tests) every message becomes a readable
 `.eml` file in `<instance>/outbox/`, so nothing leaves the machine and a developer
 can open the sign-up or reset link straight from the file. Setting `MAIL_SMTP_HOST`
@@ -27,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
 
 DEFAULT_FROM = "Ketamine Clinic Directory <no-reply@directory.invalid>"
 SMTP_TIMEOUT_SECONDS = 15
@@ -44,6 +47,21 @@ def send_mail(to: str, subject: str, body: str) -> None:
         _send_smtp(message)
     else:
         _write_outbox(message, outbox_dir(current_app))
+
+
+def render_mail(name: str, **context: Any) -> tuple[str, str]:
+    """(subject, body) of `templates/mail/<name>.txt`, with `site_name` in its context.
+
+    The template's first line is the subject and the body follows one blank line.
+    Plain text: Flask does not autoescape `.txt`, so "Smith & Jones" reads as written;
+    no mail is ever HTML. A subject that renders to several lines is refused, as a
+    header must be one line.
+    """
+    text = render_template(f"mail/{name}.txt", site_name=current_app.config["SITE_NAME"], **context)
+    subject, blank, body = text.partition("\n\n")
+    if not blank or "\n" in subject:
+        raise ValueError(f"mail/{name}.txt must start with a one-line subject and a blank line")
+    return subject, body + "\n"  # Jinja drops the template's final newline
 
 
 def external_url(endpoint: str, **values: Any) -> str:

@@ -60,6 +60,21 @@ def test_owners_of_stale_listings_get_one_reminder_a_month(listings):
     assert len(outbox_messages(app)) == 1
 
 
+def test_the_reminder_is_plain_text_with_the_name_as_written(listings):
+    app, ids, _slugs, _names, _owner = listings
+    with app.app_context():
+        db.session.get(Clinic, ids["stale"]).name = "Smith & Jones <Ketamine> Care"
+        db.session.commit()
+    _remind(app)
+    [mail] = outbox_messages(app)
+    assert mail["Subject"] == "Is your listing still accurate? Smith & Jones <Ketamine> Care"
+    body = mail.get_content()
+    assert mail.get_content_type() == "text/plain" and not mail.is_multipart()
+    assert "Patients see that Smith & Jones <Ketamine> Care has not been verified" in body
+    assert "&amp;" not in body and "&lt;" not in body
+    assert body.rstrip().endswith("Ketamine Clinic Directory")
+
+
 def test_patients_see_not_verified_since_on_stale_listings(listings):
     app, _ids, slugs, _names, _owner = listings
     client = app.test_client()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import or_, select
 
 from ..extensions import db
@@ -54,7 +53,7 @@ def send_reminders(today: date | None = None) -> int:
 
     Runs from the CLI, outside any request: the link starts with SITE_URL.
     """
-    from ..mail import external_url, send_mail
+    from ..mail import external_url, render_mail, send_mail
 
     now = datetime.now(UTC)
     sent = 0
@@ -67,11 +66,7 @@ def send_reminders(today: date | None = None) -> int:
         for ownership in owners:
             send_mail(
                 ownership.user.email,
-                f"Is your listing still accurate? {clinic.name}",
-                f"Hello,\n\nPatients see that {clinic.name} has not been verified since "
-                f"{since}. Please sign in, check your prices, insurers and hours, and press "
-                f"'Still accurate' (or submit changes):\n\n{link}\n\n"
-                f"{current_app.config.get('SITE_NAME', 'Ketamine Clinic Directory')}\n",
+                *render_mail("stale_reminder", clinic_name=clinic.name, since=since, link=link),
             )
             sent += 1
         record_event(None, "stale_reminder_sent", clinic=clinic, after={"since": since})
