@@ -17,12 +17,48 @@ from flask.helpers import get_debug_flag
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+# Shown in the header, the title, every mail and the default sender; SITE_NAME replaces it.
+DEFAULT_SITE_NAME = "Ketamine Clinic Directory"
+
+_YES = frozenset({"1", "true", "yes", "on"})
+_NO = frozenset({"0", "false", "no", "off"})
 
 
-def _bool(value: str | None, default: bool) -> bool:
-    if value is None or value == "":
+def flag(name: str, value: Any, default: bool) -> bool:
+    """A yes/no setting: a bool, or 1/true/yes/on, 0/false/no/off in any case.
+
+    Unset or empty means `default`; anything else is a start-up error naming it, so
+    a mistyped SECURE_COOKIES=flase cannot quietly turn secure cookies off.
+    """
+    if isinstance(value, bool):
+        return value
+    text = str(value if value is not None else "").strip().lower()
+    if not text:
         return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+    if text in _YES or text in _NO:
+        return text in _YES
+    raise ValueError(f"{name} must be one of 1/true/yes/on or 0/false/no/off, not {value!r}")
+
+
+def number(name: str, value: Any, low: int, high: int, default: int | None = None) -> int:
+    """A whole-number setting within [low, high], or a start-up error naming it.
+
+    Unset or empty means `default` when one is given (environment values are text).
+    """
+    text = str(value if value is not None else "").strip()
+    if not text and default is not None:
+        return default
+    if not (text.isascii() and text.isdigit()) or not low <= int(text) <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {text!r}")
+    return int(text)
+
+
+def site_name(value: Any) -> str:
+    """SITE_NAME, or the default when unset; one line, as it heads every mail's subject."""
+    name = str(value if value is not None else "").strip() or DEFAULT_SITE_NAME
+    if any(ord(char) < 32 or ord(char) == 127 for char in name):
+        raise ValueError(f"SITE_NAME must be one line without control characters: {name!r}")
+    return name
 
 
 def _secret_key(instance_path: Path) -> str:
@@ -147,26 +183,18 @@ def _site_url_or_stand_in(config: dict[str, Any]) -> str:
 
 def trusted_proxies(value: Any) -> int:
     """Check TRUSTED_PROXIES: how many reverse proxies in front of the app (0 to 5)."""
-    return _number("TRUSTED_PROXIES", str(value if value is not None else "").strip() or "0", 0, 5)
-
-
-def _number(name: str, value: Any, low: int, high: int) -> int:
-    """A whole-number setting within [low, high], or a start-up error naming it."""
-    text = str(value if value is not None else "").strip()
-    if not text.isdigit() or not low <= int(text) <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, not {text!r}")
-    return int(text)
+    return number("TRUSTED_PROXIES", value, 0, 5, default=0)
 
 
 def web_workers(value: Any) -> int:
     """WEB_WORKERS: gunicorn processes (gunicorn.conf.py; default 2, for 2 cores)."""
-    return _number("WEB_WORKERS", str(value if value is not None else "").strip() or "2", 1, 64)
+    return number("WEB_WORKERS", value, 1, 64, default=2)
 
 
 def web_threads(value: Any) -> int:
     """WEB_THREADS: threads per gunicorn process (default 4). Read by gunicorn.conf.py
     and by the app, whose PostgreSQL pool holds one connection per thread plus one."""
-    return _number("WEB_THREADS", str(value if value is not None else "").strip() or "4", 1, 64)
+    return number("WEB_THREADS", value, 1, 64, default=4)
 
 
 def _hosts(value: str | None) -> list[str] | None:
@@ -182,7 +210,7 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         database_url = "postgresql+psycopg://" + database_url[len("postgres://") :]
     elif database_url.startswith("postgresql://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
-    secure_cookies = _bool(os.environ.get("SECURE_COOKIES"), default=True)
+    secure_cookies = flag("SECURE_COOKIES", os.environ.get("SECURE_COOKIES"), default=True)
     config: dict[str, Any] = {
         "SQLALCHEMY_DATABASE_URI": database_url,
         # Pool and lock waits (directory/database.py builds the engine options):
@@ -193,8 +221,8 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         "SQLITE_BUSY_TIMEOUT_MS": os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "5000"),
         "SEARCH_BACKEND": os.environ.get("SEARCH_BACKEND", "whoosh"),
         "SEARCH_INDEX_DIR": os.environ.get("SEARCH_INDEX_DIR", str(instance / "search-index")),
-        "DEMO_DATA": _bool(os.environ.get("DEMO_DATA"), default=True),
-        "SITE_NAME": os.environ.get("SITE_NAME", "Ketamine Clinic Directory"),
+        "DEMO_DATA": os.environ.get("DEMO_DATA", ""),
+        "SITE_NAME": os.environ.get("SITE_NAME", ""),
         # The address people reach the site at (https://directory.example.org): every
         # mailed link starts with it. Required unless testing or debugging.
         "SITE_URL": os.environ.get("SITE_URL", ""),
@@ -212,10 +240,10 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         # Mail: without MAIL_SMTP_HOST every message is a .eml file in the outbox
         # folder (default <instance>/outbox), so nothing leaves a local machine.
         "MAIL_SMTP_HOST": os.environ.get("MAIL_SMTP_HOST", ""),
-        "MAIL_SMTP_PORT": int(os.environ.get("MAIL_SMTP_PORT") or 587),
+        "MAIL_SMTP_PORT": os.environ.get("MAIL_SMTP_PORT", ""),
         "MAIL_SMTP_USER": os.environ.get("MAIL_SMTP_USER", ""),
         "MAIL_SMTP_PASSWORD": os.environ.get("MAIL_SMTP_PASSWORD", ""),
-        "MAIL_SMTP_STARTTLS": _bool(os.environ.get("MAIL_SMTP_STARTTLS"), default=True),
+        "MAIL_SMTP_STARTTLS": os.environ.get("MAIL_SMTP_STARTTLS", ""),
         "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
         "MAIL_OUTBOX_DIR": os.environ.get("MAIL_OUTBOX_DIR", ""),
         # Rate-limit counters: "database" (default) or redis://host:port/db, shared by
@@ -238,17 +266,25 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", "").strip(),
     }
     config.update(overrides)
+    config["SITE_NAME"] = site_name(config.get("SITE_NAME"))
+    config["DEMO_DATA"] = flag("DEMO_DATA", config.get("DEMO_DATA"), default=True)
+    config["MAIL_SMTP_PORT"] = number(
+        "MAIL_SMTP_PORT", config.get("MAIL_SMTP_PORT"), 1, 65_535, default=587
+    )
+    config["MAIL_SMTP_STARTTLS"] = flag(
+        "MAIL_SMTP_STARTTLS", config.get("MAIL_SMTP_STARTTLS"), default=True
+    )
     config["MAP_TILE_URL"] = tile_url(config.get("MAP_TILE_URL"))
     config["RATE_LIMIT_STORAGE"] = rate_limit_storage(config.get("RATE_LIMIT_STORAGE"))
     config["TRUSTED_PROXIES"] = trusted_proxies(config.get("TRUSTED_PROXIES"))
     config["SITE_URL"] = _site_url_or_stand_in(config)
     config["WEB_THREADS"] = web_threads(config.get("WEB_THREADS"))
-    config["DB_POOL_TIMEOUT"] = _number("DB_POOL_TIMEOUT", config.get("DB_POOL_TIMEOUT"), 1, 60)
-    config["SQLITE_BUSY_TIMEOUT_MS"] = _number(
+    config["DB_POOL_TIMEOUT"] = number("DB_POOL_TIMEOUT", config.get("DB_POOL_TIMEOUT"), 1, 60)
+    config["SQLITE_BUSY_TIMEOUT_MS"] = number(
         "SQLITE_BUSY_TIMEOUT_MS", config.get("SQLITE_BUSY_TIMEOUT_MS"), 0, 60_000
     )
-    config["PAGE_CACHE_MB"] = _number("PAGE_CACHE_MB", config.get("PAGE_CACHE_MB"), 0, 4096)
-    config["PAGE_CACHE_SECONDS"] = _number(
+    config["PAGE_CACHE_MB"] = number("PAGE_CACHE_MB", config.get("PAGE_CACHE_MB"), 0, 4096)
+    config["PAGE_CACHE_SECONDS"] = number(
         "PAGE_CACHE_SECONDS", config.get("PAGE_CACHE_SECONDS"), 1, 86_400
     )
     if "SECRET_KEY" not in config:

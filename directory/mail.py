@@ -25,14 +25,17 @@ from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, current_app, render_template
 
-DEFAULT_FROM = "Ketamine Clinic Directory <no-reply@directory.invalid>"
+from .config import flag, number
+
+# The sender when MAIL_FROM is unset: SITE_NAME at this address.
+DEFAULT_FROM_ADDRESS = "no-reply@directory.invalid"
 SMTP_TIMEOUT_SECONDS = 15
 
 
@@ -79,7 +82,8 @@ def external_url(endpoint: str, **values: Any) -> str:
 
 def build_message(to: str, subject: str, body: str) -> EmailMessage:
     """The message as sent. `EmailMessage` refuses newlines in headers (no injection)."""
-    sender = current_app.config.get("MAIL_FROM") or DEFAULT_FROM
+    config = current_app.config
+    sender = config.get("MAIL_FROM") or formataddr((config["SITE_NAME"], DEFAULT_FROM_ADDRESS))
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
@@ -132,15 +136,6 @@ def _write_outbox(message: EmailMessage, folder: Path) -> Path:
     return target
 
 
-def _flag(value: Any, default: bool) -> bool:
-    """Config values may arrive as strings from the environment ("0", "false")."""
-    if value is None or value == "":
-        return default
-    if isinstance(value, str):
-        return value.strip().lower() in {"1", "true", "yes", "on"}
-    return bool(value)
-
-
 def _send_smtp(message: EmailMessage) -> None:
     """Deliver through the configured relay.
 
@@ -149,7 +144,8 @@ def _send_smtp(message: EmailMessage) -> None:
     """
     config = current_app.config
     host = config["MAIL_SMTP_HOST"]
-    port = int(config.get("MAIL_SMTP_PORT") or 587)
+    # Parsed again: a caller may set app.config after start (tests do).
+    port = number("MAIL_SMTP_PORT", config.get("MAIL_SMTP_PORT"), 1, 65_535, default=587)
     user = config.get("MAIL_SMTP_USER") or ""
     password = config.get("MAIL_SMTP_PASSWORD") or ""
     context = ssl.create_default_context()
@@ -159,7 +155,7 @@ def _send_smtp(message: EmailMessage) -> None:
     else:
         smtp = smtplib.SMTP(host, port, timeout=SMTP_TIMEOUT_SECONDS)
     with smtp:
-        if port != 465 and _flag(config.get("MAIL_SMTP_STARTTLS"), default=True):
+        if port != 465 and flag("MAIL_SMTP_STARTTLS", config.get("MAIL_SMTP_STARTTLS"), True):
             smtp.starttls(context=context)
         if user:
             smtp.login(user, password)
