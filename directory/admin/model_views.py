@@ -260,11 +260,8 @@ class PaymentOptionAdmin(VocabularyAdmin):
 
 # -- users ----------------------------------------------------------------------------------
 class UserAdmin(StaffOnly, DirectoryModelView):
-    """Accounts. Editors see and change clinic accounts only; admins manage everyone.
-
-    Nobody but an admin can give anyone (themselves included) a staff role, and an
-    admin cannot lock themselves out.
-    """
+    """Accounts. Editors see and change clinic accounts only; admins manage everyone
+    (the rules, which the service checks again: `account.services.update_account`)."""
 
     can_create = False  # accounts are made by sign-up or `flask users create`
     can_view_details = False
