@@ -7,6 +7,9 @@ local server (127.0.0.1:5432, user postgres) and dropped afterwards.
 Search tests use `search_app` / `search_client` / `search_fresh_app` instead: they
 run on every (database, search backend) pair in SEARCH_SETUPS, so one contract
 suite covers the Whoosh index on both databases and the PostgreSQL backend.
+
+Fixtures several modules share (`site`, `stale_listings`) live here too, and
+helpers in `helpers.py`, so test modules never import each other.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import NoReturn
 
@@ -22,12 +26,16 @@ import psycopg
 import pytest
 from flask import Flask
 from flask_migrate import upgrade
+from sqlalchemy import select
 
 from directory import create_app
 from directory.extensions import db
 from directory.listings.demo import generate_demo_records, load_demo
 from directory.listings.vocabulary import load_vocabularies
+from directory.models import Clinic
+from directory.models.clinic import STALE_AFTER_DAYS
 from directory.search import sync
+from tests.helpers import Site, make_user
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 ENGINES = ("sqlite", "postgresql")
@@ -200,3 +208,52 @@ def demo_client(demo_app):
 @pytest.fixture
 def search_client(search_app):
     return search_app.test_client()
+
+
+@pytest.fixture
+def site(fresh_app, demo_records) -> Site:
+    """Six demo clinics, a clinic user owning one (`a`), another owning `b`, two
+    editors and an admin, on each database."""
+    app = fresh_app
+    with app.app_context():
+        load_demo(demo_records[:6], after_commit=sync.refresh)
+        slugs = {c.slug: c.id for c in db.session.scalars(select(Clinic))}
+    a = slugs[demo_records[1]["slug"]]
+    b = slugs[demo_records[2]["slug"]]
+    return Site(
+        app=app,
+        a=a,
+        b=b,
+        ids=sorted(slugs.values()),
+        clinic_user=make_user(app, "owner@juniper.example", owns=[a]),
+        other_user=make_user(app, "other@lindqvist.example", owns=[b]),
+        editor=make_user(app, "editor@directory.test", "editor"),
+        editor2=make_user(app, "editor2@directory.test", "editor"),
+        admin=make_user(app, "admin@directory.test", "admin"),
+    )
+
+
+@pytest.fixture
+def stale_listings(fresh_app, demo_records):
+    """Three published clinics: stale and owned, fresh and owned, stale and unowned.
+
+    (app, ids, slugs, names, owner), keyed "stale", "fresh", "orphan".
+    """
+    app = fresh_app
+    today = datetime.now(UTC).date()
+    with app.app_context():
+        load_demo(demo_records[:8], after_commit=sync.refresh)
+        published = db.session.scalars(
+            select(Clinic).where(Clinic.status == "published").order_by(Clinic.id)
+        ).all()
+        stale, fresh, orphan = published[:3]
+        stale.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS + 20)
+        fresh.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS - 1)
+        orphan.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS + 400)
+        db.session.commit()
+        ids = {"stale": stale.id, "fresh": fresh.id, "orphan": orphan.id}
+        slugs = {"stale": stale.slug, "fresh": fresh.slug, "orphan": orphan.slug}
+        names = {"stale": stale.name, "fresh": fresh.name}
+        sync.refresh(list(ids.values()))
+    owner = make_user(app, "owner@fresh.example", owns=[ids["stale"], ids["fresh"]])
+    return app, ids, slugs, names, owner

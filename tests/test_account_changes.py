@@ -12,7 +12,6 @@ from sqlalchemy import select
 from directory.account.services import AccountError, EmailTaken, update_account
 from directory.extensions import db
 from directory.models import AuditEvent, User
-from tests.test_admin import Site, site  # noqa: F401  (`site` is a fixture)
 
 
 def _events() -> list[tuple[str, dict, dict, int, str]]:
@@ -26,7 +25,7 @@ def _state(user_id: int) -> tuple:
     return (user.email, user.name, user.role, user.active, user.trusted)
 
 
-def test_trust_and_other_changes_are_audited_apart_in_one_commit(site):  # noqa: F811
+def test_trust_and_other_changes_are_audited_apart_in_one_commit(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         owner = db.session.get(User, site.clinic_user)
@@ -42,7 +41,7 @@ def test_trust_and_other_changes_are_audited_apart_in_one_commit(site):  # noqa:
         ]
 
 
-def test_nothing_changed_writes_nothing(site):  # noqa: F811
+def test_nothing_changed_writes_nothing(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         owner = db.session.get(User, site.clinic_user)
@@ -60,7 +59,7 @@ def test_nothing_changed_writes_nothing(site):  # noqa: F811
         ("editor", {"role": "admin"}),  # not even one's own
     ],
 )
-def test_editors_manage_clinic_accounts_only(site, target, values):  # noqa: F811
+def test_editors_manage_clinic_accounts_only(site, target, values):
     user_id = getattr(site, target)
     with site.app.app_context():
         before = _state(user_id)
@@ -71,7 +70,7 @@ def test_editors_manage_clinic_accounts_only(site, target, values):  # noqa: F81
         assert _events() == []
 
 
-def test_clinic_accounts_change_nobody(site):  # noqa: F811
+def test_clinic_accounts_change_nobody(site):
     with site.app.app_context():
         owner = db.session.get(User, site.clinic_user)
         other = db.session.get(User, site.other_user)
@@ -82,7 +81,7 @@ def test_clinic_accounts_change_nobody(site):  # noqa: F811
         assert not _state(site.clinic_user)[4] and not _state(site.other_user)[4]
 
 
-def test_an_admin_changes_roles_and_emails(site):  # noqa: F811
+def test_an_admin_changes_roles_and_emails(site):
     with site.app.app_context():
         admin = db.session.get(User, site.admin)
         editor2 = db.session.get(User, site.editor2)
@@ -100,7 +99,7 @@ def test_an_admin_changes_roles_and_emails(site):  # noqa: F811
         assert after == {"role": "admin", "email": "second.editor@directory.test"}
 
 
-def test_an_email_in_use_is_refused(site):  # noqa: F811
+def test_an_email_in_use_is_refused(site):
     with site.app.app_context():
         admin = db.session.get(User, site.admin)
         owner = db.session.get(User, site.clinic_user)
@@ -111,7 +110,7 @@ def test_an_email_in_use_is_refused(site):  # noqa: F811
 
 
 @pytest.mark.parametrize("values", [{"role": "editor"}, {"active": False}])
-def test_an_admin_cannot_lock_themselves_out(site, values):  # noqa: F811
+def test_an_admin_cannot_lock_themselves_out(site, values):
     with site.app.app_context():
         admin = db.session.get(User, site.admin)
         with pytest.raises(AccountError, match="cannot remove your own admin access"):
@@ -122,7 +121,7 @@ def test_an_admin_cannot_lock_themselves_out(site, values):  # noqa: F811
         assert _state(site.admin)[1] == "Me"
 
 
-def test_roles_are_a_closed_list_and_fields_a_fixed_set(site):  # noqa: F811
+def test_roles_are_a_closed_list_and_fields_a_fixed_set(site):
     with site.app.app_context():
         admin = db.session.get(User, site.admin)
         owner = db.session.get(User, site.clinic_user)

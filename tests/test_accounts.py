@@ -8,7 +8,6 @@ file outbox (`directory.mail.outbox_messages`), which is read back like an inbox
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -29,53 +28,23 @@ from directory import mail, throttle
 from directory.account import services, tokens
 from directory.extensions import db
 from directory.models import ThrottleEvent, User
+from tests.helpers import PASSWORD, csrf_token, get_user, make_user, sign_in, text
+from tests.servers import free_port
 
-PASSWORD = "correct horse battery staple"
 NEW_PASSWORD = "a different long passphrase"
 _CSRF = re.compile(r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"')
 _LINK = re.compile(r"https?://\S+")
 
 
 # -- helpers -------------------------------------------------------------------------------
-def csrf_token(client: FlaskClient, page: str) -> str:
-    response = client.get(page)
-    assert response.status_code in (200, 400), (page, response.status_code)
-    match = _CSRF.search(response.get_data(as_text=True))
-    assert match, f"no CSRF token on {page}"
-    return match[1]
-
-
 def submit(client: FlaskClient, url: str, data: dict, form_page: str | None = None, **kwargs):
     """POST `data` with a CSRF token read from `form_page` (default: the same URL).
 
     `buffered` closes the response as a WSGI server would, which runs the mail
     sending that the account views defer until the response is done.
     """
-    token = csrf_token(client, form_page or url)
+    token = csrf_token(client, form_page or url, statuses=(200, 400))
     return client.post(url, data={**data, "csrf_token": token}, buffered=True, **kwargs)
-
-
-def sign_in(client: FlaskClient, email: str, password: str, address: str = "127.0.0.1", **extra):
-    environ = {"REMOTE_ADDR": address}
-    token = csrf_token(client, "/account/sign-in")
-    return client.post(
-        "/account/sign-in",
-        data={"email": email, "password": password, "csrf_token": token, **extra},
-        environ_base=environ,
-    )
-
-
-def make_user(app: Flask, email: str, role: str = "clinic", *, verified: bool = True) -> int:
-    with app.app_context():
-        return services.create_user(email, PASSWORD, role, verified=verified).id
-
-
-def get_user(app: Flask, email: str) -> User | None:
-    with app.app_context():
-        user = db.session.scalar(select(User).where(User.email == email))
-        if user is not None:
-            db.session.expunge(user)
-        return user
 
 
 def outbox(app: Flask) -> list[EmailMessage]:
@@ -89,10 +58,6 @@ def link_path(message: EmailMessage) -> str:
     parts = urlsplit(links[0])
     assert parts.netloc == "directory.test"
     return parts.path
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def without_tokens(body: str, *secrets: str) -> str:
@@ -636,9 +601,7 @@ def test_outbox_files_are_private_and_smtp_is_used_when_configured(fresh_app):
             received.append(message_from_bytes(envelope.content, policy=policy.default))
             return "250 Message accepted"
 
-    with socket.socket() as probe:  # a free loopback port for the server
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     controller = Controller(Collect(), hostname="127.0.0.1", port=port)
     controller.start()
     try:

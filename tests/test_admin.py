@@ -6,229 +6,36 @@ each POST carries a token read from a page the same client fetched.
 
 from __future__ import annotations
 
-import html as html_lib
 import re
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-import pytest
-from flask import Flask
-from flask.testing import FlaskClient
 from flask_admin.contrib.sqla import ModelView
 from sqlalchemy import func, select
-from werkzeug.security import generate_password_hash
 
 from directory.admin.forms import OFFER_PREFIX
 from directory.extensions import db
-from directory.listings.demo import load_demo
-from directory.listings.records import BOOLEAN_FIELDS, SCALAR_FIELDS, clinic_record
+from directory.listings.records import clinic_record
 from directory.mail import outbox_messages
-from directory.models import AuditEvent, Clinic, Condition, Insurer, Ownership, Revision, User
-from directory.search import sync
-
-PASSWORD = "correct horse battery staple"
-_TOKEN = re.compile(
-    r'<meta name="csrf-token" content="([^"]+)"|'
-    r'<input[^>]*name="csrf_token"[^>]*value="([^"]+)"'
+from directory.models import AuditEvent, Clinic, Condition, Insurer, Revision, User
+from tests.helpers import (
+    client_for,
+    count,
+    csrf_token,
+    decide,
+    field_block,
+    iv_price_in_search,
+    last_revision,
+    listing_post,
+    lock_of,
+    make_user,
+    plain,
+    post,
+    record_of,
+    submit_edit,
+    text,
+    with_iv_price,
 )
-_BASE = re.compile(r'<input[^>]*name="base"[^>]*value="([^"]+)"')
-
-
-# -- fixtures and helpers ------------------------------------------------------------------
-@dataclass
-class Site:
-    app: Flask
-    a: int  # a clinic the clinic user owns (Juneau, AK; IV at $650)
-    b: int  # someone else's clinic
-    ids: list[int]
-    clinic_user: int
-    other_user: int
-    editor: int
-    editor2: int
-    admin: int
-
-
-@pytest.fixture
-def site(fresh_app, demo_records) -> Site:
-    app = fresh_app
-    with app.app_context():
-        load_demo(demo_records[:6], after_commit=sync.refresh)
-        slugs = {c.slug: c.id for c in db.session.scalars(select(Clinic))}
-    a = slugs[demo_records[1]["slug"]]
-    b = slugs[demo_records[2]["slug"]]
-    site = Site(
-        app=app,
-        a=a,
-        b=b,
-        ids=sorted(slugs.values()),
-        clinic_user=make_user(app, "owner@juniper.example", owns=[a]),
-        other_user=make_user(app, "other@lindqvist.example", owns=[b]),
-        editor=make_user(app, "editor@directory.test", "editor"),
-        editor2=make_user(app, "editor2@directory.test", "editor"),
-        admin=make_user(app, "admin@directory.test", "admin"),
-    )
-    return site
-
-
-def make_user(app: Flask, email: str, role: str = "clinic", *, owns=(), trusted=False) -> int:
-    with app.app_context():
-        user = User(
-            email=email,
-            password_hash=generate_password_hash(PASSWORD),
-            role=role,
-            trusted=trusted,
-            email_verified_at=datetime.now(UTC),
-        )
-        db.session.add(user)
-        db.session.flush()
-        for clinic_id in owns:
-            db.session.add(Ownership(user_id=user.id, clinic_id=clinic_id))
-        db.session.commit()
-        return user.id
-
-
-def client_for(app: Flask, user_id: int | None) -> FlaskClient:
-    """A test client signed in as `user_id` through the real sign-in form."""
-    client = app.test_client()
-    if user_id is not None:
-        with app.app_context():
-            email = db.session.get(User, user_id).email
-        response = post(
-            client,
-            "/account/sign-in",
-            {"email": email, "password": PASSWORD, "next": ""},
-            "/account/sign-in",
-        )
-        assert response.status_code == 302, (email, response.status_code)
-    return client
-
-
-def csrf_token(client: FlaskClient, page: str) -> str:
-    response = client.get(page)
-    assert response.status_code == 200, (page, response.status_code)
-    match = _TOKEN.search(response.get_data(as_text=True))
-    assert match, f"no CSRF token on {page}"
-    return match[1] or match[2]
-
-
-def form_tokens(client: FlaskClient, page: str) -> dict[str, str]:
-    """The hidden fields a page's form carries: the CSRF token, and on a listing's edit
-    form the signed base (the listing as the form showed it)."""
-    response = client.get(page)
-    assert response.status_code == 200, (page, response.status_code)
-    html = text(response)
-    match = _TOKEN.search(html)
-    assert match, f"no CSRF token on {page}"
-    tokens = {"csrf_token": match[1] or match[2]}
-    base = _BASE.search(html)
-    if base:
-        tokens["base"] = html_lib.unescape(base[1])
-    return tokens
-
-
-def post(client: FlaskClient, url: str, data: dict, token_page: str, **kwargs):
-    """POST `data` with the hidden fields of `token_page`'s form (`data` wins)."""
-    return client.post(url, data={**form_tokens(client, token_page), **data}, **kwargs)
-
-
-def record_of(app: Flask, clinic_id: int) -> dict:
-    with app.app_context():
-        return clinic_record(db.session.get(Clinic, clinic_id))
-
-
-def listing_post(record: dict) -> dict[str, Any]:
-    """A record as the listing form posts it."""
-    data: dict[str, Any] = {}
-    for name in SCALAR_FIELDS:
-        if name not in BOOLEAN_FIELDS and name != "consultation_fee":
-            data[name] = record.get(name) or ""
-    fee = record.get("consultation_fee")
-    data["consultation_fee"] = "" if fee is None else str(fee)
-    for name in BOOLEAN_FIELDS:  # a checked box posts "y"; an unchecked one nothing
-        if record.get(name):
-            data[name] = "y"
-    data["languages"] = ", ".join(record.get("languages") or [])
-    for name in ("states_served", "conditions", "insurers", "payment"):
-        data[name] = list(record.get(name) or [])
-    for offer in record.get("offerings") or []:
-        prefix = f"{OFFER_PREFIX}{offer['modality']}-"
-        data[prefix + "offered"] = "y"
-        for name in ("price_min", "price_max", "series_price", "series_sessions"):
-            value = offer.get(name)
-            data[prefix + name] = "" if value is None else str(value)
-        if offer.get("insurance_accepted"):
-            data[prefix + "insurance_accepted"] = "y"
-        data[prefix + "notes"] = offer.get("notes") or ""
-    return data
-
-
-def with_iv_price(record: dict, low: int, high: int | None = None) -> dict:
-    offers = [dict(o) for o in record["offerings"]]
-    for offer in offers:
-        if offer["modality"] == "iv":
-            offer["price_min"], offer["price_max"] = low, high if high is not None else low
-    return {**record, "offerings": offers}
-
-
-def submit_edit(site: Site, client: FlaskClient, record: dict, **extra):
-    url = f"/admin/my-listings/{site.a}/edit"
-    return post(client, url, {**listing_post(record), **extra}, url)
-
-
-def count(app: Flask, model: type, *where) -> int:
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model).where(*where))
-
-
-def last_revision(app: Flask, *where) -> Revision:
-    with app.app_context():
-        revision = db.session.scalars(
-            select(Revision).where(*where).order_by(Revision.id.desc())
-        ).first()
-        assert revision is not None
-        db.session.expunge(revision)
-        return revision
-
-
-def lock_of(app: Flask, revision_id: int) -> int:
-    with app.app_context():
-        return db.session.get(Revision, revision_id).lock_version
-
-
-def decide(client: FlaskClient, revision_id: int, action: str, lock: int, reason: str = ""):
-    page = f"/admin/moderation/{revision_id}/"
-    data = {"lock_version": str(lock), "reason": reason}
-    return post(
-        client, f"/admin/moderation/{revision_id}/{action}", data, page, follow_redirects=True
-    )
-
-
-def iv_price_in_search(client: FlaskClient, clinic_id: int) -> int | None:
-    response = client.get("/api/v1/search?where=99801&modality=iv&radius=50")
-    assert response.status_code == 200
-    for result in response.get_json()["results"]:
-        if result["id"] == clinic_id:
-            return next(m["price_min"] for m in result["modalities"] if m["code"] == "iv")
-    return None
-
-
-def field_block(html: str, name: str) -> str:
-    """The markup of one form field: from its wrapper to the next field's."""
-    start = html.index(f'data-field="{name}"')
-    end = html.find('data-field="', start + 1)
-    return html[start : end if end != -1 else len(html)]
-
-
-def text(response) -> str:
-    return response.get_data(as_text=True)
-
-
-def plain(response) -> str:
-    """The page with entities decoded (apostrophes in messages are escaped)."""
-    return html_lib.unescape(text(response))
-
 
 # -- who may open what ----------------------------------------------------------------------
 STAFF_URLS = [

@@ -35,7 +35,7 @@ from directory.admin.url_args import FILTER_MESSAGE, SEARCH_MESSAGE
 from directory.extensions import db
 from directory.forms import CONTROL_CHARACTERS, CONTROL_MESSAGE
 from directory.models import AuditEvent, Clinic, Revision, User
-from tests.test_admin import Site, client_for, site  # noqa: F401
+from tests.helpers import Site, client_for
 
 CONTROLS = ["\x00", "\x01", "\x1b", "\x7f"]
 HUGE = "99999999999999999999"  # past 2**64
@@ -98,7 +98,7 @@ def _stored(app: Flask) -> tuple:
         return counts, versions, hashes
 
 
-def _form_pages(site: Site) -> list[tuple[int | None, str]]:  # noqa: F811
+def _form_pages(site: Site) -> list[tuple[int | None, str]]:
     """(user, page) for every page with a form people fill in."""
     app = site.app
     with app.app_context():
@@ -141,7 +141,7 @@ def _typed_fields(form: PageForm) -> list[str]:
     return [name for name, kind in form.kinds.items() if kind != "hidden"]
 
 
-def test_every_field_of_every_form_refuses_control_characters(site):  # noqa: F811
+def test_every_field_of_every_form_refuses_control_characters(site):
     app = site.app
     clients = {user: client_for(app, user) for user in {site.clinic_user, site.editor, site.admin}}
     tried = 0
@@ -179,7 +179,7 @@ def _row_ids(html: str) -> set[str]:
     return set(re.findall(r"[?&;]id=(\d+)", html))
 
 
-def test_admin_search_and_filters_refuse_control_characters(site):  # noqa: F811
+def test_admin_search_and_filters_refuse_control_characters(site):
     admin = client_for(site.app, site.admin)
     for view, control in itertools.product(_model_views(site.app), CONTROLS):
         if view.column_searchable_list:
@@ -194,7 +194,7 @@ def test_admin_search_and_filters_refuse_control_characters(site):  # noqa: F811
 
 @FUZZ
 @given(value=st.text(st.characters(exclude_categories=("Cs",)), max_size=40))
-def test_admin_lists_answer_any_search_or_filter_value(site, value):  # noqa: F811
+def test_admin_lists_answer_any_search_or_filter_value(site, value):
     admin = client_for(site.app, site.admin)
     expected = 400 if CONTROL_CHARACTERS.search(value) else 200
     for view in _model_views(site.app):
@@ -207,7 +207,7 @@ def test_admin_lists_answer_any_search_or_filter_value(site, value):  # noqa: F8
             assert status in ((400,) if expected == 400 else (200,)), (view.url, key, status)
 
 
-def test_admin_page_numbers_out_of_range_answer_the_nearest_page(site):  # noqa: F811
+def test_admin_page_numbers_out_of_range_answer_the_nearest_page(site):
     admin = client_for(site.app, site.admin)
     for view in _model_views(site.app):
         first = _row_ids(_list(admin, view).get_data(as_text=True))
@@ -218,7 +218,7 @@ def test_admin_page_numbers_out_of_range_answer_the_nearest_page(site):  # noqa:
             assert _row_ids(response.get_data(as_text=True)) == first, (view.url, page)
 
 
-def test_a_page_past_the_last_is_the_last_page(site):  # noqa: F811
+def test_a_page_past_the_last_is_the_last_page(site):
     admin = client_for(site.app, site.admin)
     users = next(v for v in _model_views(site.app) if v.url.endswith("/users"))
     users.page_size = 2  # this app's own view object: a shorter page for this test
@@ -235,7 +235,7 @@ def test_a_page_past_the_last_is_the_last_page(site):  # noqa: F811
         users.page_size = 50
 
 
-def test_records_that_cannot_exist_are_not_found(site):  # noqa: F811
+def test_records_that_cannot_exist_are_not_found(site):
     admin = client_for(site.app, site.admin)
     ids = ("\x00", "1\x00", "abc", "-1", HUGE, "")
     for view, record_id in itertools.product(_model_views(site.app), ids):

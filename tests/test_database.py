@@ -28,20 +28,13 @@ from directory.forms import BUSY_MESSAGE
 from directory.listings.demo import load_demo
 from directory.models import Clinic, Insurer, Revision, ThrottleEvent
 from directory.search import sync
+from tests.helpers import client_for, csrf_token, form_tokens, make_user
 
 from .conftest import make_app
 from .servers import free_port
-from .test_admin import client_for, form_tokens, make_user
 
-_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 MESSAGE = "The phone number changed & the IV price is now $650 a session."
 CONTACT = "reader@example.org"
-
-
-def _token(client, path: str) -> str:
-    page = client.get(path)
-    assert page.status_code == 200, page.status_code
-    return _TOKEN.search(page.get_data(as_text=True))[1]
 
 
 def _published_slug(app: Flask, demo_records) -> str:
@@ -220,7 +213,7 @@ def test_a_report_posted_while_the_database_is_locked_comes_back_with_its_values
     slug = _published_slug(busy_app, demo_records)
     client = busy_app.test_client()
     form = {"message": MESSAGE, "contact": CONTACT, "homepage": ""}
-    form["csrf_token"] = _token(client, f"/clinics/{slug}/report")
+    form["csrf_token"] = csrf_token(client, f"/clinics/{slug}/report")
     with write_lock_held(_database(busy_app)):
         answer = client.post(f"/clinics/{slug}/report", data=form)
     page = answer.get_data(as_text=True)
@@ -231,7 +224,7 @@ def test_a_report_posted_while_the_database_is_locked_comes_back_with_its_values
     reports = select(func.count(Revision.id)).where(Revision.kind == "report")
     assert _count(busy_app, reports) == 0  # nothing was saved, as the page says
     # Once the lock is gone, the same form sends.
-    form["csrf_token"] = _token(client, f"/clinics/{slug}/report")
+    form["csrf_token"] = csrf_token(client, f"/clinics/{slug}/report")
     assert client.post(f"/clinics/{slug}/report", data=form).status_code == 200
     assert _count(busy_app, reports) == 1
 
@@ -242,7 +235,7 @@ def test_a_sign_up_posted_while_the_database_is_locked_keeps_the_email(busy_app)
         "email": "new.clinic@example.org",
         "password": "correct horse battery staple",
         "confirm": "correct horse battery staple",
-        "csrf_token": _token(client, "/account/sign-up"),
+        "csrf_token": csrf_token(client, "/account/sign-up"),
     }
     with write_lock_held(_database(busy_app)):
         answer = client.post("/account/sign-up", data=form)
@@ -300,7 +293,7 @@ def test_concurrent_report_writers_all_succeed(eight_thread_app, demo_records):
         try:
             client = app.test_client()
             client.environ_base["REMOTE_ADDR"] = f"198.51.100.{number + 1}"
-            tokens = [_token(client, f"/clinics/{slug}/report") for _ in range(REPORTS_EACH)]
+            tokens = [csrf_token(client, f"/clinics/{slug}/report") for _ in range(REPORTS_EACH)]
             start.wait(timeout=30)
             for n, token in enumerate(tokens):
                 data = {"message": f"{MESSAGE} ({number}/{n})", "csrf_token": token}

@@ -6,7 +6,6 @@ same way the app loads it.
 
 import importlib.util
 import json
-import math
 import re
 from collections import Counter
 from datetime import date, timedelta
@@ -17,7 +16,7 @@ from typing import Any
 import pytest
 import zipcodes
 
-from directory.geo.distance import MEAN_RADIUS_MILES
+from tests.helpers import sphere_miles
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "seed_data"
 PHONE_RE = re.compile(r"^\(\d{3}\) 555-01\d{2}$")
@@ -63,13 +62,6 @@ def _load_generator() -> ModuleType:
 
 def _vocab(name: str) -> list[dict[str, Any]]:
     return json.loads((SEED_DIR / name).read_text(encoding="utf-8"))
-
-
-def _miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lng2 - lng1)
-    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * MEAN_RADIUS_MILES * math.asin(math.sqrt(h))
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +205,7 @@ def test_austin_area(in_person: list[dict[str, Any]]) -> None:
     nearby = {
         c["city"]
         for c in published
-        if c["city"] != "Austin" and _miles(30.2672, -97.7431, c["lat"], c["lng"]) <= 50
+        if c["city"] != "Austin" and sphere_miles(30.2672, -97.7431, c["lat"], c["lng"]) <= 50
     }
     assert len(nearby) >= 3
     assert {"Round Rock", "San Marcos", "Georgetown"} <= nearby

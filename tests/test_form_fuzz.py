@@ -15,17 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from directory.admin.forms import OFFER_PREFIX
 from directory.models import Revision
-from tests.test_admin import (  # noqa: F401  (`site` is a fixture)
-    OFFER_PREFIX,
-    client_for,
-    count,
-    csrf_token,
-    form_tokens,
-    listing_post,
-    record_of,
-    site,
-)
+from tests.helpers import client_for, count, csrf_token, form_tokens, listing_post, record_of
 
 # Text of every script, control characters, quotes, angle brackets and ampersands
 # included (lone surrogates cannot be sent as UTF-8 at all).
@@ -145,7 +137,7 @@ def test_reset_request_with_any_values(anonymous, email):
 
 @FUZZ
 @given(field=st.sampled_from(LISTING_FIELDS), value=typed_text)
-def test_listing_form_with_any_value_in_any_field(site, field, value):  # noqa: F811
+def test_listing_form_with_any_value_in_any_field(site, field, value):
     owner = client_for(site.app, site.clinic_user)
     url = f"/admin/my-listings/{site.a}/edit"
     before = count(site.app, Revision)
@@ -164,7 +156,7 @@ def test_listing_form_with_any_value_in_any_field(site, field, value):  # noqa: 
 
 @FUZZ
 @given(work_email=typed_text, message=typed_text)
-def test_claim_form_with_any_values(site, work_email, message):  # noqa: F811
+def test_claim_form_with_any_values(site, work_email, message):
     claimant = client_for(site.app, site.other_user)
     url = f"/admin/claim/{site.a}"
     before = count(site.app, Revision)
@@ -178,7 +170,7 @@ def test_claim_form_with_any_values(site, work_email, message):  # noqa: F811
 
 
 @pytest.mark.parametrize("value", ["\x00", "Clinic\x00name", "\x1b[31mred", "a\x7fb"])
-def test_control_characters_are_refused_clearly(site, value):  # noqa: F811
+def test_control_characters_are_refused_clearly(site, value):
     owner = client_for(site.app, site.clinic_user)
     url = f"/admin/my-listings/{site.a}/edit"
     before = count(site.app, Revision)

@@ -1,71 +1,35 @@
 """Freshness: listings unverified for 180 days are flagged to editors, owners and
 patients, and owners get one reminder mail a month until they re-verify.
 
-Runs on SQLite and PostgreSQL (`fresh_app`); reminders go to the real file outbox.
+Runs on SQLite and PostgreSQL (`stale_listings` in conftest.py); reminders go to the real
+file outbox.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
-import pytest
-from sqlalchemy import select
-
 from directory.extensions import db
-from directory.listings.demo import load_demo
 from directory.mail import outbox_messages
 from directory.models import Clinic
-from directory.models.clinic import STALE_AFTER_DAYS
-from directory.search import sync
-from tests.test_admin import client_for, make_user
+from tests.helpers import client_for, make_user, remind_stale
 
 
-@pytest.fixture
-def listings(fresh_app, demo_records):
-    """Three published clinics: stale and owned, fresh and owned, stale and unowned."""
-    app = fresh_app
-    today = datetime.now(UTC).date()
-    with app.app_context():
-        load_demo(demo_records[:8], after_commit=sync.refresh)
-        published = db.session.scalars(
-            select(Clinic).where(Clinic.status == "published").order_by(Clinic.id)
-        ).all()
-        stale, fresh, orphan = published[:3]
-        stale.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS + 20)
-        fresh.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS - 1)
-        orphan.last_verified_at = today - timedelta(days=STALE_AFTER_DAYS + 400)
-        db.session.commit()
-        ids = {"stale": stale.id, "fresh": fresh.id, "orphan": orphan.id}
-        slugs = {"stale": stale.slug, "fresh": fresh.slug, "orphan": orphan.slug}
-        names = {"stale": stale.name, "fresh": fresh.name}
-        sync.refresh(list(ids.values()))
-    owner = make_user(app, "owner@fresh.example", owns=[ids["stale"], ids["fresh"]])
-    return app, ids, slugs, names, owner
-
-
-def _remind(app) -> str:
-    result = app.test_cli_runner().invoke(args=["listings", "remind-stale"])
-    assert result.exit_code == 0, result.output
-    return result.output
-
-
-def test_owners_of_stale_listings_get_one_reminder_a_month(listings):
-    app, _ids, _slugs, names, _owner = listings
-    assert "reminders sent: 1" in _remind(app)
+def test_owners_of_stale_listings_get_one_reminder_a_month(stale_listings):
+    app, _ids, _slugs, names, _owner = stale_listings
+    assert "reminders sent: 1" in remind_stale(app)
     [mail] = outbox_messages(app)
     assert mail["To"] == "owner@fresh.example"
     assert names["stale"] in mail["Subject"]
     assert names["fresh"] not in mail.get_content()
-    assert "reminders sent: 0" in _remind(app), "no second mail within the month"
+    assert "reminders sent: 0" in remind_stale(app), "no second mail within the month"
     assert len(outbox_messages(app)) == 1
 
 
-def test_the_reminder_is_plain_text_with_the_name_as_written(listings):
-    app, ids, _slugs, _names, _owner = listings
+def test_the_reminder_is_plain_text_with_the_name_as_written(stale_listings):
+    app, ids, _slugs, _names, _owner = stale_listings
     with app.app_context():
         db.session.get(Clinic, ids["stale"]).name = "Smith & Jones <Ketamine> Care"
         db.session.commit()
-    _remind(app)
+    remind_stale(app)
     [mail] = outbox_messages(app)
     assert mail["Subject"] == "Is your listing still accurate? Smith & Jones <Ketamine> Care"
     body = mail.get_content()
@@ -75,8 +39,8 @@ def test_the_reminder_is_plain_text_with_the_name_as_written(listings):
     assert body.rstrip().endswith("Ketamine Clinic Directory")
 
 
-def test_patients_see_not_verified_since_on_stale_listings(listings):
-    app, _ids, slugs, _names, _owner = listings
+def test_patients_see_not_verified_since_on_stale_listings(stale_listings):
+    app, _ids, slugs, _names, _owner = stale_listings
     client = app.test_client()
     stale_page = client.get(f"/clinics/{slugs['stale']}").get_data(as_text=True)
     fresh_page = client.get(f"/clinics/{slugs['fresh']}").get_data(as_text=True)
@@ -89,8 +53,8 @@ def test_patients_see_not_verified_since_on_stale_listings(listings):
     assert api == {"stale": False, "fresh": True, "orphan": False}
 
 
-def test_stale_listings_are_marked_in_the_admin(listings):
-    app, ids, _slugs, names, owner = listings
+def test_stale_listings_are_marked_in_the_admin(stale_listings):
+    app, ids, _slugs, names, owner = stale_listings
     editor = client_for(app, make_user(app, "editor@directory.test", "editor"))
     listing = editor.get("/admin/clinics/").get_data(as_text=True)
     rows = {name: listing.split(name, 1)[1].split("</tr>", 1)[0] for name in names.values()}

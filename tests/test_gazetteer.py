@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import socket
 import statistics
 import time
@@ -25,8 +24,8 @@ from directory.geo import (
     get_gazetteer,
     miles_between,
 )
-from directory.geo.distance import MEAN_RADIUS_MILES
 from directory.geo.gazetteer import EMPTY_MESSAGE, Gazetteer
+from tests.helpers import sphere_miles
 
 AUSTIN = (30.2672, -97.7431)
 NEW_YORK = (40.7128, -74.0060)
@@ -369,16 +368,10 @@ def test_nearest_zip(gazetteer: Gazetteer) -> None:
 def test_nearest_zip_matches_brute_force(lat: float, lng: float) -> None:
     gazetteer = get_gazetteer()
     code, _, miles = gazetteer.nearest_zip(lat, lng)
-    best = min(_sphere_miles(lat, lng, r.lat, r.lng) for r in gazetteer.zip_records())
+    best = min(sphere_miles(lat, lng, r.lat, r.lng) for r in gazetteer.zip_records())
     chosen = next(r for r in gazetteer.zip_records() if r.zip_code == code)
-    assert _sphere_miles(lat, lng, chosen.lat, chosen.lng) <= best + 1e-6
+    assert sphere_miles(lat, lng, chosen.lat, chosen.lng) <= best + 1e-6
     assert miles == pytest.approx(geodesic((lat, lng), (chosen.lat, chosen.lng)).miles)
-
-
-def _sphere_miles(lat1: float, lng1: float, lat2: float, lng2: float) -> float:
-    p1, p2, dl = math.radians(lat1), math.radians(lat2), math.radians(lng2 - lng1)
-    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * MEAN_RADIUS_MILES * math.asin(min(1.0, math.sqrt(h)))
 
 
 def test_nearest_zip_is_fast(gazetteer: Gazetteer) -> None:

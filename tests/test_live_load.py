@@ -32,10 +32,10 @@ from directory.listings.demo import load_demo
 from directory.listings.records import clinic_record
 from directory.models import Clinic, Condition, Revision, User
 from directory.search import sync
+from tests.helpers import client_for, make_user, post
 
 from .conftest import SEARCH_SETUPS, make_app
 from .servers import gunicorn
-from .test_admin import client_for, make_user, post
 
 PROJECT = Path(__file__).resolve().parent.parent
 CLIENTS = 20

@@ -24,7 +24,7 @@ from directory.listings.records import (
     merge_records,
 )
 from directory.models import AuditEvent, Clinic, Revision, User
-from tests.test_admin import (  # noqa: F401  (`site` is a fixture)
+from tests.helpers import (
     Site,
     client_for,
     count,
@@ -38,7 +38,6 @@ from tests.test_admin import (  # noqa: F401  (`site` is a fixture)
     plain,
     post,
     record_of,
-    site,
     text,
     with_iv_price,
 )
@@ -84,7 +83,7 @@ def approve_fields(client: FlaskClient, revision_id: int, fields: list[str]):
 
 
 # -- the version from when the form was opened -------------------------------------------------
-def test_an_edit_is_made_against_the_listing_its_form_showed(site):  # noqa: F811
+def test_an_edit_is_made_against_the_listing_its_form_showed(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     opened = record_of(site.app, site.a)
@@ -107,7 +106,7 @@ def test_an_edit_is_made_against_the_listing_its_form_showed(site):  # noqa: F81
     assert (live["phone"], live["website"]) == ("(907) 555-0199", NEW_WEBSITE)
 
 
-def test_an_edit_of_the_same_field_is_stale_and_shown_three_ways(site):  # noqa: F811
+def test_an_edit_of_the_same_field_is_stale_and_shown_three_ways(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     opened = record_of(site.app, site.a)
@@ -151,7 +150,7 @@ def test_an_edit_of_the_same_field_is_stale_and_shown_three_ways(site):  # noqa:
         assert event.before["phone"] == "(907) 555-0111" and event.after["hours"] == "Mon-Sat 8-18"
 
 
-def test_an_editor_may_apply_a_conflicting_field_on_purpose(site):  # noqa: F811
+def test_an_editor_may_apply_a_conflicting_field_on_purpose(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     opened = record_of(site.app, site.a)
@@ -169,7 +168,7 @@ def test_an_editor_may_apply_a_conflicting_field_on_purpose(site):  # noqa: F811
     assert live["offerings"] == proposal["offerings"] and live["website"] == NEW_WEBSITE
 
 
-def test_still_accurate_never_makes_a_pending_edit_stale(site):  # noqa: F811
+def test_still_accurate_never_makes_a_pending_edit_stale(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     url = edit_url(site)
@@ -192,7 +191,7 @@ def test_still_accurate_never_makes_a_pending_edit_stale(site):  # noqa: F811
 
 
 # -- "request changes" reopens the clinic's own proposal --------------------------------------
-def test_request_changes_reopens_the_form_on_the_proposal(site):  # noqa: F811
+def test_request_changes_reopens_the_form_on_the_proposal(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     opened = record_of(site.app, site.a)
@@ -227,7 +226,7 @@ def test_request_changes_reopens_the_form_on_the_proposal(site):  # noqa: F811
     )
 
 
-def test_only_the_authors_own_edit_of_this_listing_can_be_reopened(site):  # noqa: F811
+def test_only_the_authors_own_edit_of_this_listing_can_be_reopened(site):
     owner = client_for(site.app, site.clinic_user)
     other = client_for(site.app, site.other_user)
     url_a, url_b = edit_url(site), edit_url(site, site.b)
@@ -247,7 +246,7 @@ def test_only_the_authors_own_edit_of_this_listing_can_be_reopened(site):  # noq
 
 
 # -- the signed field -------------------------------------------------------------------------
-def test_a_tampered_base_is_refused_and_nothing_is_stored(site):  # noqa: F811
+def test_a_tampered_base_is_refused_and_nothing_is_stored(site):
     both = make_user(site.app, "both@clinics.example", owns=[site.a, site.b])
     owner = client_for(site.app, both)
     url = edit_url(site)
@@ -285,7 +284,7 @@ def test_a_tampered_base_is_refused_and_nothing_is_stored(site):  # noqa: F811
 
 
 # -- trusted accounts publish at once, never over someone else's change ----------------------
-def test_a_trusted_accounts_old_form_merges_or_waits(site):  # noqa: F811
+def test_a_trusted_accounts_old_form_merges_or_waits(site):
     with site.app.app_context():
         db.session.get(User, site.clinic_user).trusted = True
         db.session.commit()

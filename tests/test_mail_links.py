@@ -27,15 +27,17 @@ from directory.listings import moderation
 from directory.mail import external_url, outbox_messages
 from directory.models import Revision, User
 from tests.conftest import ENGINES, make_app
-from tests.test_accounts import PASSWORD, make_user
-from tests.test_admin import (  # noqa: F401
+from tests.helpers import (
+    PASSWORD,
     client_for,
     form_tokens,
     listing_post,
+    make_user,
     record_of,
-    site,
+    remind_stale,
+    text,
+    token_in,
 )
-from tests.test_freshness import _remind, listings  # noqa: F401
 
 SITE = "https://directory.example.org"
 SPOOFED = "http://evil.example"
@@ -58,7 +60,7 @@ def _links(app: Flask) -> list[str]:
 def _post_as(client, base_url: str, path: str, data: dict, headers: dict | None = None):
     """Fetch the form and post it through `base_url` (its host is the Host header)."""
     page = client.get(path, base_url=base_url, headers=headers)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))[1]
+    token = token_in(text(page))
     return client.post(
         path, data={**data, "csrf_token": token}, base_url=base_url, headers=headers, buffered=True
     )
@@ -92,7 +94,7 @@ def test_sign_up_mails_under_a_spoofed_host_link_to_the_site(site_app):
     assert all(urlsplit(link).netloc == "directory.example.org" for link in links), links
 
 
-def test_decision_mails_outside_a_request_link_to_the_site(site):  # noqa: F811
+def test_decision_mails_outside_a_request_link_to_the_site(site):
     """Moderation can run outside any request (a script): the link is still whole."""
     site.app.config["SITE_URL"] = SITE
     owner = client_for(site.app, site.clinic_user)
@@ -107,10 +109,10 @@ def test_decision_mails_outside_a_request_link_to_the_site(site):  # noqa: F811
     assert _links(site.app) == [f"{SITE}/admin/"]
 
 
-def test_stale_reminders_from_the_cli_link_to_the_listing(listings):  # noqa: F811
-    app, ids, _slugs, _names, _owner = listings
+def test_stale_reminders_from_the_cli_link_to_the_listing(stale_listings):
+    app, ids, _slugs, _names, _owner = stale_listings
     app.config["SITE_URL"] = SITE
-    _remind(app)
+    remind_stale(app)
     assert _links(app) == [f"{SITE}/admin/my-listings/{ids['stale']}/"]
 
 

@@ -28,7 +28,7 @@ from directory.listings.moderation import AlreadyDecided, ModerationError
 from directory.listings.records import clinic_record
 from directory.mail import outbox_messages
 from directory.models import AuditEvent, Clinic, Ownership, Revision, User
-from tests.test_admin import (  # noqa: F401  (`site` is a fixture)
+from tests.helpers import (
     Site,
     client_for,
     count,
@@ -36,7 +36,6 @@ from tests.test_admin import (  # noqa: F401  (`site` is a fixture)
     make_user,
     plain,
     record_of,
-    site,
     with_iv_price,
 )
 
@@ -192,7 +191,7 @@ PAIRS = {"approve-approve": ("approve", "approve"), "approve-reject": ("approve"
 
 @pytest.mark.parametrize("kind", ["new", "edit", "claim", "report"])
 @pytest.mark.parametrize("pair", list(PAIRS))
-def test_two_deciders_at_once_one_wins_the_other_is_told_who(site, kind, pair):  # noqa: F811
+def test_two_deciders_at_once_one_wins_the_other_is_told_who(site, kind, pair):
     name_editors(site)
     revision_id = make_revision(site, kind)
     with site.app.app_context():
@@ -248,7 +247,7 @@ def test_two_deciders_at_once_one_wins_the_other_is_told_who(site, kind, pair): 
     assert len(outbox_messages(site.app)) - mails_before == (1 if authored else 0)
 
 
-def test_two_edits_of_one_listing_approved_at_once_both_apply(site):  # noqa: F811
+def test_two_edits_of_one_listing_approved_at_once_both_apply(site):
     """Different revisions, same listing, different fields: the second decision reads
     the listing the first one wrote (no StaleDataError, no lost change)."""
     name_editors(site)
@@ -272,7 +271,7 @@ def test_two_edits_of_one_listing_approved_at_once_both_apply(site):  # noqa: F8
     }
 
 
-def test_withdraw_racing_an_approval_ends_in_one_outcome(site):  # noqa: F811
+def test_withdraw_racing_an_approval_ends_in_one_outcome(site):
     name_editors(site)
     revision_id = make_revision(site, "edit")
 
@@ -299,7 +298,7 @@ def test_withdraw_racing_an_approval_ends_in_one_outcome(site):  # noqa: F811
 
 # -- through HTTP: two signed-in editors press their buttons at once ---------------------------
 @pytest.mark.parametrize("kind", ["new", "edit", "claim", "report"])
-def test_two_editors_posting_at_once_get_no_500(site, kind):  # noqa: F811
+def test_two_editors_posting_at_once_get_no_500(site, kind):
     name_editors(site)
     revision_id = make_revision(site, kind)
     page = f"/admin/moderation/{revision_id}/"
@@ -340,7 +339,7 @@ def test_two_editors_posting_at_once_get_no_500(site, kind):  # noqa: F811
 
 
 # -- claims ---------------------------------------------------------------------------------
-def test_parallel_claims_by_one_account_make_one_pending_claim(site):  # noqa: F811
+def test_parallel_claims_by_one_account_make_one_pending_claim(site):
     claimant = make_user(site.app, "manager@somewhere.example")
 
     def claim() -> Callable[[], Any]:
@@ -366,7 +365,7 @@ def test_parallel_claims_by_one_account_make_one_pending_claim(site):  # noqa: F
     assert count(site.app, AuditEvent, AuditEvent.action == "claim_submitted") == 1
 
 
-def test_parallel_claims_through_the_claim_form(site):  # noqa: F811
+def test_parallel_claims_through_the_claim_form(site):
     claimant = make_user(site.app, "manager@somewhere.example")
     clients = [client_for(site.app, claimant) for _ in range(2)]
     url = f"/admin/claim/{site.b}"
@@ -387,7 +386,7 @@ def test_parallel_claims_through_the_claim_form(site):  # noqa: F811
     assert count(site.app, Revision, Revision.kind == "claim", Revision.status == "pending") == 1
 
 
-def test_approving_a_claim_already_granted_says_so(site):  # noqa: F811
+def test_approving_a_claim_already_granted_says_so(site):
     name_editors(site)
     claim_id = make_revision(site, "claim")
     editor = client_for(site.app, site.editor)
@@ -409,7 +408,7 @@ def test_approving_a_claim_already_granted_says_so(site):  # noqa: F811
     assert count(site.app, Ownership, *owners) == 1
 
 
-def test_approving_a_claim_of_an_account_that_already_manages_the_listing(site):  # noqa: F811
+def test_approving_a_claim_of_an_account_that_already_manages_the_listing(site):
     claim_id = make_revision(site, "claim")
     with site.app.app_context():  # access granted meanwhile by another way
         db.session.add(Ownership(user_id=site.other_user, clinic_id=site.a))

@@ -33,6 +33,7 @@ from directory.models import AuditEvent, Clinic, Revision, User
 from directory.ops.transfer import FORMAT_VERSION, app_tables
 from directory.search import sync
 from tests.conftest import make_app
+from tests.helpers import csrf_token
 
 PASSWORD = "correct horse battery staple 9"
 SEARCHES = [
@@ -42,7 +43,6 @@ SEARCHES = [
     {"q": "esketamine infusion", "sort": "relevance"},
     {"condition": "chronic-pain", "max_price": "500", "where": "Denver, CO", "sort": "price"},
 ]
-_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 @pytest.fixture(scope="module")
@@ -126,8 +126,7 @@ def _searches(app: Flask) -> list[dict]:
 
 def _sign_in(app: Flask, email: str, password: str) -> int:
     client = app.test_client()
-    page = client.get("/account/sign-in").get_data(as_text=True)
-    token = _TOKEN.search(page)[1]
+    token = csrf_token(client, "/account/sign-in")
     data = {"email": email, "password": password, "next": "", "csrf_token": token}
     return client.post("/account/sign-in", data=data).status_code
 

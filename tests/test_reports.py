@@ -7,7 +7,6 @@ from the form page the same client fetched, as a browser would.
 from __future__ import annotations
 
 import html
-import re
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,8 +18,8 @@ from directory.listings.demo import load_demo
 from directory.models import AuditEvent, Clinic, Revision
 from directory.public.report import REPORTS_PER_HOUR
 from directory.search import sync
+from tests.helpers import csrf_token
 
-_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 GOOD_MESSAGE = "The IV price went up to $600 in January; the phone number changed too."
 
 
@@ -34,15 +33,9 @@ def listing(fresh_app, demo_records):
     return fresh_app, slug
 
 
-def _form_token(client, slug: str) -> str:
-    page = client.get(f"/clinics/{slug}/report")
-    assert page.status_code == 200
-    return _TOKEN.search(page.get_data(as_text=True))[1]
-
-
 def _send(client, slug: str, **fields):
     data = {"message": GOOD_MESSAGE, "contact": "", "homepage": "", **fields}
-    data.setdefault("csrf_token", _form_token(client, slug))
+    data.setdefault("csrf_token", csrf_token(client, f"/clinics/{slug}/report"))
     return client.post(f"/clinics/{slug}/report", data=data)
 
 

@@ -17,14 +17,14 @@ from directory.geo import get_gazetteer
 from directory.listings.moderation import InvalidRecord
 from directory.listings.staff_edits import ChangedMeanwhile, update_listing
 from directory.models import AuditEvent, Clinic, SearchQueue, User
-from tests.test_admin import Site, iv_price_in_search, site  # noqa: F401  (`site` is a fixture)
+from tests.helpers import Site, iv_price_in_search
 
 
 def _events(action: str = "clinic_updated") -> list[AuditEvent]:
     return list(db.session.scalars(select(AuditEvent).where(AuditEvent.action == action)))
 
 
-def _unchanged(site: Site, version: int) -> None:  # noqa: F811
+def _unchanged(site: Site, version: int) -> None:
     """Nothing was written: same version, no audit event, nothing queued."""
     db.session.rollback()
     assert db.session.get(Clinic, site.a).version == version
@@ -32,7 +32,7 @@ def _unchanged(site: Site, version: int) -> None:  # noqa: F811
     assert db.session.scalar(select(func.count(SearchQueue.id))) == 0
 
 
-def test_a_change_is_audited_committed_and_reaches_search(site):  # noqa: F811
+def test_a_change_is_audited_committed_and_reaches_search(site):
     assert iv_price_in_search(site.app.test_client(), site.a) == 650
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
@@ -55,7 +55,7 @@ def test_a_change_is_audited_committed_and_reaches_search(site):  # noqa: F811
     assert iv_price_in_search(site.app.test_client(), site.a) is None
 
 
-def test_phone_is_normalised_and_a_new_zip_places_the_listing(site):  # noqa: F811
+def test_phone_is_normalised_and_a_new_zip_places_the_listing(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         clinic = db.session.get(Clinic, site.a)
@@ -69,7 +69,7 @@ def test_phone_is_normalised_and_a_new_zip_places_the_listing(site):  # noqa: F8
         assert event.after["phone"] == "(907) 555-0100"
 
 
-def test_nothing_changed_writes_nothing(site):  # noqa: F811
+def test_nothing_changed_writes_nothing(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         clinic = db.session.get(Clinic, site.a)
@@ -93,7 +93,7 @@ def test_nothing_changed_writes_nothing(site):  # noqa: F811
     ],
 )
 def test_values_the_listing_form_refuses_are_refused_and_nothing_is_written(
-    site,  # noqa: F811
+    site,
     values,
     field,
     message,
@@ -109,7 +109,7 @@ def test_values_the_listing_form_refuses_are_refused_and_nothing_is_written(
         _unchanged(site, version)
 
 
-def test_an_old_flaw_in_another_field_does_not_block_a_change(site):  # noqa: F811
+def test_an_old_flaw_in_another_field_does_not_block_a_change(site):
     with site.app.app_context():
         db.session.execute(
             update(Clinic).where(Clinic.id == site.a).values(website="not a url", version=7)
@@ -122,7 +122,7 @@ def test_an_old_flaw_in_another_field_does_not_block_a_change(site):  # noqa: F8
         assert db.session.get(Clinic, site.a).status == "suspended"
 
 
-def test_a_form_opened_on_an_older_version_is_refused(site):  # noqa: F811
+def test_a_form_opened_on_an_older_version_is_refused(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         clinic = db.session.get(Clinic, site.a)
@@ -134,7 +134,7 @@ def test_a_form_opened_on_an_older_version_is_refused(site):  # noqa: F811
         _unchanged(site, version)
 
 
-def test_a_write_between_reading_and_committing_is_refused(site):  # noqa: F811
+def test_a_write_between_reading_and_committing_is_refused(site):
     """Another writer commits after this session read the listing: the optimistic lock
     (`Clinic.version`) refuses the second write instead of overwriting the first."""
     with site.app.app_context():
@@ -156,7 +156,7 @@ def test_a_write_between_reading_and_committing_is_refused(site):  # noqa: F811
         assert _events() == []
 
 
-def test_only_the_staff_fields_are_editable(site):  # noqa: F811
+def test_only_the_staff_fields_are_editable(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         clinic = db.session.get(Clinic, site.a)

@@ -17,7 +17,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import socket
 import threading
 import time
 import uuid
@@ -45,6 +44,8 @@ from directory.models import Clinic, ThrottleEvent
 from directory.public.report import REPORTS_PER_HOUR
 from directory.search import sync
 from tests.conftest import make_app
+from tests.helpers import text, token_in
+from tests.servers import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 STORES = ("database-sqlite", "database-postgresql", "redis")
@@ -294,7 +295,7 @@ def test_a_burst_of_wrong_passwords_gets_exactly_the_limit_checked(store_app, mo
             """Each client's own session cookie and CSRF token, fetched before the burst."""
             status, cookie, page = _request(port, "GET", "/account/sign-in")
             assert status == 200 and cookie
-            token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+            token = token_in(page)
             form = {"email": "target@example.com", "password": f"wrong guess {n}"}
             return cookie, urlencode({**form, "csrf_token": token})
 
@@ -336,7 +337,6 @@ def test_storage_defaults_to_the_database(tmp_path, monkeypatch):
 
 
 # -- behind a reverse proxy --------------------------------------------------------------
-_TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
 def _proxy_app(tmp_path: Path, demo_records, proxies: int) -> tuple[Flask, str]:
@@ -363,7 +363,7 @@ def _proxy_app(tmp_path: Path, demo_records, proxies: int) -> tuple[Flask, str]:
 
 def _report(client, slug: str, forwarded_for: str | None) -> int:
     page = client.get(f"/clinics/{slug}/report", environ_base={"REMOTE_ADDR": "10.0.0.2"})
-    token = _TOKEN.search(page.get_data(as_text=True))[1]
+    token = token_in(text(page))
     headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     response = client.post(
         f"/clinics/{slug}/report",
@@ -415,9 +415,7 @@ def test_without_trusted_proxies_forwarded_headers_are_ignored(tmp_path, demo_re
 
 def test_an_unreachable_redis_answers_503_with_a_message_not_500(tmp_path):
     """Nothing listens on this port: limits cannot be checked, so the form says so."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        dead_port = probe.getsockname()[1]
+    dead_port = free_port()
     apps = make_app("sqlite", tmp_path)
     app = next(apps)
     try:
@@ -425,7 +423,7 @@ def test_an_unreachable_redis_answers_503_with_a_message_not_500(tmp_path):
         throttle.init_app(app)
         client = app.test_client()
         page = client.get("/account/sign-in").get_data(as_text=True)
-        token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page)[1]
+        token = token_in(page)
         response = client.post(
             "/account/sign-in",
             data={"email": "ann@example.com", "password": "whatever it is", "csrf_token": token},

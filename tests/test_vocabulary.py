@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from directory.extensions import db
 from directory.listings.vocabulary import VocabularyError, add_entry, change_entry
 from directory.models import AuditEvent, Clinic, Condition, Insurer, Modality, SearchQueue, User
-from tests.test_admin import Site, site  # noqa: F401  (`site` is a fixture)
+from tests.helpers import Site
 
 
 def _events(*actions: str) -> list[AuditEvent]:
@@ -24,12 +24,12 @@ def _events(*actions: str) -> list[AuditEvent]:
     )
 
 
-def _search_ids(site: Site, words: str) -> list[int]:  # noqa: F811
+def _search_ids(site: Site, words: str) -> list[int]:
     found = site.app.test_client().get(f"/api/v1/search?q={words}").get_json()
     return [r["id"] for r in found["results"]]
 
 
-def test_renaming_a_condition_is_audited_and_reaches_the_index(site):  # noqa: F811
+def test_renaming_a_condition_is_audited_and_reaches_the_index(site):
     assert site.a not in _search_ids(site, "zyzzogeton")
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
@@ -44,7 +44,7 @@ def test_renaming_a_condition_is_audited_and_reaches_the_index(site):  # noqa: F
     assert site.a in _search_ids(site, "zyzzogeton")
 
 
-def test_a_new_modality_wording_reaches_every_clinic_offering_it(site):  # noqa: F811
+def test_a_new_modality_wording_reaches_every_clinic_offering_it(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         iv = db.session.scalars(select(Modality).where(Modality.code == "iv")).one()
@@ -52,7 +52,7 @@ def test_a_new_modality_wording_reaches_every_clinic_offering_it(site):  # noqa:
     assert site.a in _search_ids(site, "quuxinfusion")
 
 
-def test_a_code_never_changes(site):  # noqa: F811
+def test_a_code_never_changes(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         condition = db.session.scalars(select(Condition).order_by(Condition.id)).first()
@@ -64,7 +64,7 @@ def test_a_code_never_changes(site):  # noqa: F811
         assert _events("vocabulary_changed") == []
 
 
-def test_unchanged_values_write_nothing(site):  # noqa: F811
+def test_unchanged_values_write_nothing(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         insurer = db.session.scalars(select(Insurer).order_by(Insurer.id)).first()
@@ -73,7 +73,7 @@ def test_unchanged_values_write_nothing(site):  # noqa: F811
         assert _events("vocabulary_changed") == []
 
 
-def test_an_insurer_rename_queues_no_search_work(site):  # noqa: F811
+def test_an_insurer_rename_queues_no_search_work(site):
     """Insurers' names are not in the search documents: nothing to re-index."""
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
@@ -83,7 +83,7 @@ def test_an_insurer_rename_queues_no_search_work(site):  # noqa: F811
         assert len(_events("vocabulary_changed")) == 1
 
 
-def test_adding_an_entry_is_audited(site):  # noqa: F811
+def test_adding_an_entry_is_audited(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         values = {"code": "harbor-health", "name": " Harbor Health Plan ", "sort_order": 7}
@@ -118,7 +118,7 @@ def test_adding_an_entry_is_audited(site):  # noqa: F811
         ({"code": "harbor", "name": "Harbor", "sort_order": None}, "whole number"),
     ],
 )
-def test_entries_the_rules_refuse_are_not_added(site, values, message):  # noqa: F811
+def test_entries_the_rules_refuse_are_not_added(site, values, message):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         before = db.session.scalar(select(func.count(Insurer.id)))
@@ -129,7 +129,7 @@ def test_entries_the_rules_refuse_are_not_added(site, values, message):  # noqa:
         assert _events("vocabulary_added") == []
 
 
-def test_synonyms_are_a_list_of_words(site):  # noqa: F811
+def test_synonyms_are_a_list_of_words(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         condition = db.session.scalars(select(Condition).order_by(Condition.id)).first()
@@ -141,7 +141,7 @@ def test_synonyms_are_a_list_of_words(site):  # noqa: F811
         assert db.session.get(Condition, condition.id).synonyms == ["MDD"]
 
 
-def test_a_code_taken_meanwhile_is_refused_with_a_message(site):  # noqa: F811
+def test_a_code_taken_meanwhile_is_refused_with_a_message(site):
     """The form checks that a code is free; two saves racing past that check meet the
     unique constraint, and the second editor gets a message, not an error page."""
     with site.app.app_context():
@@ -154,7 +154,7 @@ def test_a_code_taken_meanwhile_is_refused_with_a_message(site):  # noqa: F811
         assert len(_events("vocabulary_added")) == 1
 
 
-def test_only_a_vocabularys_own_fields_are_editable(site):  # noqa: F811
+def test_only_a_vocabularys_own_fields_are_editable(site):
     with site.app.app_context():
         editor = db.session.get(User, site.editor)
         insurer = db.session.scalars(select(Insurer).order_by(Insurer.id)).first()

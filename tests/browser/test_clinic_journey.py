@@ -18,10 +18,10 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.models import Clinic, Ownership, Revision, User
+from tests.helpers import PASSWORD
 
 from .conftest import PHONE, mail_links
 
-PASSWORD = "correct horse battery staple"
 EDITOR_EMAIL = "editor@directory.test"
 SLUG = "juniper-valley-ketamine-center-juneau"  # demo clinic: Juneau, AK; IV $650–$750
 NAME = "Juniper Valley Ketamine Center"

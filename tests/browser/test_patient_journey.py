@@ -20,11 +20,12 @@ import pytest
 from flask import Response
 from playwright.sync_api import Page, expect
 
+from tests.helpers import PASSWORD
+
 from .conftest import DESKTOP, PHONE
 
 AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
 WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
-PASSWORD = "correct horse battery staple"
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 PHOENIX = "Phoenix, AZ"  # demo clinics 19-32: enough in one place for clustering
 
