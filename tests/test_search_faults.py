@@ -227,8 +227,10 @@ def test_a_damaged_index_is_reported_repaired_and_keeps_every_write(whoosh_app, 
     verify = _sibling(whoosh_app).test_cli_runner().invoke(args=["search", "verify"])
     assert verify.exit_code == 1, verify.output
     assert "Damaged: the search index" in verify.output and "reindex" in verify.output
-    assert "Traceback" not in verify.output and verify.exception is None or isinstance(
-        verify.exception, SystemExit
+    assert (
+        "Traceback" not in verify.output
+        and verify.exception is None
+        or isinstance(verify.exception, SystemExit)
     )
 
     # A server process that opens it: search answers 503 while the rest of the site works.

@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
+from ..geo.distance import METERS_PER_MILE
 from .backend import Hit
 from .evaluate import TELEHEALTH_LIMIT
 from .pg_index import TABLE, TEXT_CONFIG, kept
 from .query import FILTERS, SearchQuery
 from .synonyms import expand, group_token
 
-METERS_PER_MILE = 1609.344
 # The WGS-84 geodesic between two points is between 0.9944 and 1.0045 times their
 # great-circle distance on PostGIS's mean-radius sphere (`<->`, ST_Distance(..., false)):
 # the extremes of the ellipsoid's radii of curvature over that radius (0.9950 and
