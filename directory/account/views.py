@@ -75,6 +75,14 @@ def _form_page(template: str, form: FlaskForm, status: int, error: str | None = 
     return response
 
 
+def _link_problem(purpose: str, message: str) -> Response:
+    """400: why a mailed link cannot be used and how to get another; `purpose` is
+    "verify" or "reset". Only the verify page has a form ("Send me a new link"), so
+    only it makes a CSRF token."""
+    forms = {"action_form": ActionForm()} if purpose == "verify" else {}
+    return _page("account/link_problem.html", 400, message=message, purpose=purpose, **forms)
+
+
 @bp.get("/")
 @login_required
 def index() -> ResponseReturnValue:
@@ -104,13 +112,7 @@ def verify_email(token: str) -> ResponseReturnValue:
     """Confirm an address from the mailed link; a bad link says why and how to get another."""
     check = services.verify_email(token)
     if check.user is None:
-        return _page(
-            "account/link_problem.html",
-            400,
-            message=LINK_PROBLEMS[check.problem or "invalid"],
-            purpose="verify",
-            action_form=ActionForm(),
-        )
+        return _link_problem("verify", LINK_PROBLEMS[check.problem or "invalid"])
     return _page("account/verified.html")
 
 
@@ -191,12 +193,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     """Choose a new password from a mailed link, which works once and for one hour."""
     check = tokens.check_reset_token(token)
     if check.user is None:
-        return _page(
-            "account/link_problem.html",
-            400,
-            message=LINK_PROBLEMS[check.problem or "invalid"],
-            purpose="reset",
-        )
+        return _link_problem("reset", LINK_PROBLEMS[check.problem or "invalid"])
     form = ResetPasswordForm(email=check.user.email)
     if request.method == "GET":
         return _form_page("account/reset_password.html", form, 200)
@@ -205,7 +202,7 @@ def reset_password(token: str) -> ResponseReturnValue:
     try:
         services.reset_password(token, form.password.data)
     except services.AccountError as exc:  # the link died between GET and POST
-        return _page("account/link_problem.html", 400, message=exc.message, purpose="reset")
+        return _link_problem("reset", exc.message)
     logout_user()
     session.clear()
     flash("Your password has changed. Sign in with your new password.", "success")

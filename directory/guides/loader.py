@@ -29,11 +29,13 @@ from typing import Any
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from ..slugs import SLUG_PATTERN
+
 FRONT_MATTER = re.compile(r"\A\+\+\+\n(.*?)\n\+\+\+\n", re.DOTALL)
-HEADING = re.compile(r"^## (?P<heading>.+?) \{#(?P<id>[a-z0-9]+(?:-[a-z0-9]+)*)\}$")
+HEADING = re.compile(r"^## (?P<heading>.+?) \{#(?P<id>" + SLUG_PATTERN + r")\}$")
 DIRECTIVE = re.compile(r"^\{\{ *(?P<kind>shared|live) +(?P<name>[a-z0-9-]+) *\}\}$")
 ATX_TOP = re.compile(r"^#{1,2}(?:\s|$)")  # a # or ## heading not in the section form
-CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+CODE = re.compile(rf"^{SLUG_PATTERN}$")  # a file name is its guide's URL code
 
 # Folder of each kind of guide, and the live slots its page template fills: each must
 # appear exactly once, so a guide cannot silently lose its figures.

@@ -21,7 +21,6 @@ Races end in a message, never in a server error:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -38,6 +37,7 @@ from ..extensions import db
 from ..models import Clinic, Ownership, Revision, User
 from ..models.taxonomy import VOCABULARIES
 from ..search import sync
+from ..slugs import MAX_LENGTH, slugify, unique_slug
 from .audit import record_event
 from .edit_base import EditBase
 from .records import (
@@ -93,24 +93,41 @@ def _check(record: dict[str, Any]) -> None:
         raise InvalidRecord(errors)
 
 
+# Room left under Clinic.slug's length for `unique_slug`'s "-2", "-3", … suffix.
+_SUFFIX_ROOM = 10
+
+
 def _slug_for(name: str, city: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", f"{name} {city}".lower()).strip("-")[:150] or "clinic"
-    slug, n = base, 2
-    while db.session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None:
-        slug, n = f"{base}-{n}", n + 1
-    return slug
+    """A new listing's slug, from its name and city; "clinic" when neither has a letter
+    or digit. Cut short enough that the "-2" `unique_slug` may add still fits."""
+    base = slugify(f"{name} {city}", max_length=MAX_LENGTH - _SUFFIX_ROOM) or "clinic"
+    return unique_slug(base, _slug_taken)
 
 
-def _notify(revision: Revision, subject: str, body: str) -> None:
-    """Mail the author about a decision (patients' reports have no author to mail).
+def _slug_taken(slug: str) -> bool:
+    return db.session.scalar(select(Clinic.id).where(Clinic.slug == slug)) is not None
+
+
+def _notify(revision: Revision, status: str, reason: str = "") -> None:
+    """Mail the author the decision, `templates/mail/decision.txt` (patients' reports
+    have no author to mail). Its link starts with SITE_URL, in a request or the CLI.
 
     The decision is already committed: a mail server that is down must not turn it
     into an error page, so a failed delivery is logged for the operator instead.
     """
     if revision.author is None:
         return
-    from ..mail import send_mail
+    from ..mail import external_url, render_mail, send_mail
 
+    subject, body = render_mail(
+        "decision",
+        status=status,
+        reason=reason,
+        kind=revision.kind,
+        revision_id=revision.id,
+        clinic_name=revision.clinic.name if revision.clinic else None,
+        link=external_url("admin.index"),
+    )
     try:
         send_mail(revision.author.email, subject, body)
     except OSError:
@@ -516,11 +533,7 @@ def approve(
         sync.enqueue([clinic.id])
     _commit_decision()
     sync.drain()
-    _notify(
-        revision,
-        f"Approved: {clinic.name if clinic else 'your submission'}",
-        _decision_body(revision, "was approved and is now live."),
-    )
+    _notify(revision, "approved")
     return note
 
 
@@ -599,12 +612,7 @@ def _decide(
         after={"reason": reason},
     )
     _commit_decision()
-    verb = "was not approved" if status == "rejected" else "needs changes before it can go live"
-    _notify(
-        revision,
-        f"Update on your submission #{revision.id}",
-        _decision_body(revision, f"{verb}.\n\nThe editor wrote:\n{reason}"),
-    )
+    _notify(revision, status, reason)
 
 
 def reopen_base(revision: Revision) -> EditBase:
@@ -615,19 +623,6 @@ def reopen_base(revision: Revision) -> EditBase:
     if revision.base_record is not None and revision.base_version is not None:
         return EditBase(revision.base_version, revision.base_record)
     return EditBase(clinic.version, clinic_record(clinic))
-
-
-def _decision_body(revision: Revision, outcome: str) -> str:
-    """The decision mail's text; its link starts with SITE_URL, in a request or the CLI."""
-    from ..mail import external_url
-
-    name = revision.clinic.name if revision.clinic else "your listing"
-    link = external_url("admin.index")
-    return (
-        f"Hello,\n\nYour {revision.kind} submission for {name} {outcome}\n\n"
-        f"See it in your admin: {link}\n\n"
-        f"{current_app.config.get('SITE_NAME', 'Ketamine Clinic Directory')}\n"
-    )
 
 
 def pending_counts() -> dict[str, int]:

@@ -24,6 +24,7 @@ from ..models import VOCABULARIES, Offering, User
 from ..models.clinic import clinic_condition
 from ..models.taxonomy import Condition, Insurer, Modality, PaymentOption
 from ..search import sync
+from ..slugs import SLUG_PATTERN
 from .audit import record_event
 
 SEED_DIR = PROJECT_ROOT / "seed_data"
@@ -86,7 +87,7 @@ INDEXED: dict[str, tuple[str, ...]] = {
 }
 VocabularyEntry = Modality | Condition | Insurer | PaymentOption
 NAME_MAX = 120
-_CODE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+_CODE = re.compile(rf"^{SLUG_PATTERN}$")  # codes are in URLs
 _MARKUP = re.compile(r"[<>]|&#?\w+;")
 
 
