@@ -1,5 +1,6 @@
 """What many test modules share: signing in, posting forms with their hidden fields,
-making accounts, reading pages, and the admin's listing-form helpers.
+making accounts, reading pages, the admin's listing-form helpers, and threads that
+race.
 
 Test modules import from here and never from each other; fixtures live in
 `conftest.py`. Accounts are made by the sign-up service's own `create_user`, so a
@@ -11,6 +12,8 @@ from __future__ import annotations
 import html as html_lib
 import math
 import re
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -259,3 +262,51 @@ def remind_stale(app: Flask) -> str:
     result = app.test_cli_runner().invoke(args=["listings", "remind-stale"])
     assert result.exit_code == 0, result.output
     return result.output
+
+
+# -- the clinic's edits, as revisions ---------------------------------------------------------
+def pending_edit(site: Site, client: FlaskClient, record: dict, **extra) -> Revision:
+    """`submit_edit`, which must be accepted (a redirect), and the revision it made."""
+    response = submit_edit(site, client, record, **extra)
+    assert response.status_code == 302, response.status_code
+    return last_revision(site.app)
+
+
+# -- rows the demo data holds ------------------------------------------------------------------
+def first_published(app: Flask, kind: str | None = None) -> Clinic:
+    """The published listing (of `kind`: "in_person" or "telehealth") with the lowest
+    id, detached; there must be one."""
+    where = [Clinic.status == "published"] + ([Clinic.kind == kind] if kind else [])
+    with app.app_context():
+        clinic = db.session.scalars(select(Clinic).where(*where).order_by(Clinic.id)).first()
+        assert clinic is not None, ("no published listing", kind)
+        db.session.expunge(clinic)
+        return clinic
+
+
+# -- races -------------------------------------------------------------------------------------
+def all_at_once(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """`work(n)` for each n in range(count), each in a real thread of its own, released
+    together by a barrier; their results in order of n. A thread's exception is raised
+    here, in the test's own thread, and a thread that hangs fails the test. Prepare what
+    is not the race (clients, tokens) before calling, so that the threads collide."""
+    start = threading.Barrier(count)
+    results: list[Any] = [None] * count
+    errors: list[BaseException] = []
+
+    def run(n: int) -> None:
+        try:
+            start.wait(timeout=60)
+            results[n] = work(n)
+        except BaseException as exc:  # raised below, in the test's own thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a thread hung"
+    if errors:
+        raise errors[0]
+    return results

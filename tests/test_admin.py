@@ -29,6 +29,7 @@ from tests.helpers import (
     listing_post,
     lock_of,
     make_user,
+    pending_edit,
     plain,
     post,
     record_of,
@@ -240,10 +241,8 @@ def test_reject_and_request_changes_show_the_reason_to_the_author(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     live = record_of(site.app, site.a)
-    submit_edit(site, owner, with_iv_price(live, 1))
-    first = last_revision(site.app)
-    submit_edit(site, owner, with_iv_price(live, 2))
-    second = last_revision(site.app)
+    first = pending_edit(site, owner, with_iv_price(live, 1))
+    second = pending_edit(site, owner, with_iv_price(live, 2))
 
     page = text(decide(editor, first.id, "reject", first.lock_version, reason=""))
     assert "Give a reason" in page
@@ -274,8 +273,7 @@ def test_reject_and_request_changes_show_the_reason_to_the_author(site):
 def test_author_withdraws_a_pending_submission(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
-    submit_edit(site, owner, with_iv_price(record_of(site.app, site.a), 600))
-    revision = last_revision(site.app)
+    revision = pending_edit(site, owner, with_iv_price(record_of(site.app, site.a), 600))
     assert "Withdraw" in text(owner.get("/admin/submissions/"))
     response = post(
         owner,
@@ -295,10 +293,8 @@ def test_stale_edit_cannot_be_approved_as_a_whole(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
     live = record_of(site.app, site.a)
-    submit_edit(site, owner, with_iv_price(live, 610))
-    first = last_revision(site.app)
-    submit_edit(site, owner, with_iv_price(live, 620))
-    second = last_revision(site.app)
+    first = pending_edit(site, owner, with_iv_price(live, 610))
+    second = pending_edit(site, owner, with_iv_price(live, 620))
     decide(editor, second.id, "approve", second.lock_version)
     assert iv_price_in_search(site.app.test_client(), site.a) == 620
 
@@ -320,8 +316,7 @@ def test_two_editors_deciding_the_same_revision_first_wins(site):
     owner = client_for(site.app, site.clinic_user)
     first_editor = client_for(site.app, site.editor)
     second_editor = client_for(site.app, site.editor2)
-    submit_edit(site, owner, with_iv_price(record_of(site.app, site.a), 630))
-    revision = last_revision(site.app)
+    revision = pending_edit(site, owner, with_iv_price(record_of(site.app, site.a), 630))
     # both editors load the page and see the same lock version
     lock = lock_of(site.app, revision.id)
     token_1 = csrf_token(first_editor, f"/admin/moderation/{revision.id}/")
@@ -597,8 +592,7 @@ def test_admin_manages_roles_but_cannot_lock_themselves_out(site):
 def test_audit_log_is_read_only_and_newest_first(site):
     owner = client_for(site.app, site.clinic_user)
     editor = client_for(site.app, site.editor)
-    submit_edit(site, owner, with_iv_price(record_of(site.app, site.a), 560))
-    revision = last_revision(site.app)
+    revision = pending_edit(site, owner, with_iv_price(record_of(site.app, site.a), 560))
     decide(editor, revision.id, "approve", revision.lock_version)
     events = count(site.app, AuditEvent)
     assert events >= 2

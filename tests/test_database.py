@@ -28,7 +28,7 @@ from directory.forms import BUSY_MESSAGE
 from directory.listings.demo import load_demo
 from directory.models import Clinic, Insurer, Revision, ThrottleEvent
 from directory.search import sync
-from tests.helpers import client_for, csrf_token, form_tokens, make_user
+from tests.helpers import all_at_once, client_for, csrf_token, form_tokens, make_user
 
 from .conftest import make_app
 from .servers import free_port
@@ -284,29 +284,22 @@ def test_concurrent_report_writers_all_succeed(eight_thread_app, demo_records):
     """Eight threads, each a visitor from its own address, send three reports each: the
     pool (sized from WEB_THREADS) and SQLite's busy timeout absorb every collision."""
     app = eight_thread_app
-    slug = _published_slug(app, demo_records)
-    start = threading.Barrier(WRITERS)
-    statuses: list[int] = []
-    failures: list[BaseException] = []
+    page = f"/clinics/{_published_slug(app, demo_records)}/report"
+    visitors = []
+    for number in range(WRITERS):  # each visitor's session and tokens, before the burst
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"198.51.100.{number + 1}"
+        visitors.append((client, [csrf_token(client, page) for _ in range(REPORTS_EACH)]))
 
-    def visitor(number: int) -> None:
-        try:
-            client = app.test_client()
-            client.environ_base["REMOTE_ADDR"] = f"198.51.100.{number + 1}"
-            tokens = [csrf_token(client, f"/clinics/{slug}/report") for _ in range(REPORTS_EACH)]
-            start.wait(timeout=30)
-            for n, token in enumerate(tokens):
-                data = {"message": f"{MESSAGE} ({number}/{n})", "csrf_token": token}
-                statuses.append(client.post(f"/clinics/{slug}/report", data=data).status_code)
-        except BaseException as exc:  # reported below, in the test's own thread
-            failures.append(exc)
+    def visitor(number: int) -> list[int]:
+        client, tokens = visitors[number]
+        statuses = []
+        for n, token in enumerate(tokens):
+            data = {"message": f"{MESSAGE} ({number}/{n})", "csrf_token": token}
+            statuses.append(client.post(page, data=data).status_code)
+        return statuses
 
-    threads = [threading.Thread(target=visitor, args=(n,)) for n in range(WRITERS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not failures, failures
+    statuses = [status for each in all_at_once(WRITERS, visitor) for status in each]
     assert statuses == [200] * (WRITERS * REPORTS_EACH)
     reports = select(func.count(Revision.id)).where(Revision.kind == "report")
     assert _count(app, reports) == WRITERS * REPORTS_EACH

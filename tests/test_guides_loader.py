@@ -101,6 +101,11 @@ def write_content(root: Path, **changes: str) -> Path:
     return root
 
 
+def ptsd_saying(root: Path, body: str) -> Path:
+    """`write_content` with `body` in place of the condition page's one paragraph."""
+    return write_content(root, conditions__ptsd_md=CONDITION.replace("Small studies.", body))
+
+
 def refused(root: Path, match: str) -> None:
     with pytest.raises(GuideError, match=match):
         load_guides(root)
@@ -159,20 +164,13 @@ def test_sections_parts_and_shared_text(tmp_path):
     ],
 )
 def test_raw_html_is_shown_as_text(tmp_path, markup):
-    condition = CONDITION.replace("Small studies.", markup)
-    html = "".join(
-        load_guides(write_content(tmp_path, conditions__ptsd_md=condition))
-        .condition["ptsd"]
-        .sections[0]
-        .parts
-    )
+    html = "".join(load_guides(ptsd_saying(tmp_path, markup)).condition["ptsd"].sections[0].parts)
     assert "<" not in html.removeprefix("<p>").removesuffix("</p>\n")
     assert "&lt;" in html
 
 
 def test_links_on_this_site_are_allowed(tmp_path):
-    condition = CONDITION.replace("Small studies.", "See [paying](/guides/paying-for-treatment).")
-    section = load_guides(write_content(tmp_path, conditions__ptsd_md=condition))
+    section = load_guides(ptsd_saying(tmp_path, "See [paying](/guides/paying-for-treatment)."))
     assert (
         '<a href="/guides/paying-for-treatment">' in section.condition["ptsd"].sections[0].parts[0]
     )
@@ -188,23 +186,18 @@ def test_links_on_this_site_are_allowed(tmp_path):
     ],
 )
 def test_other_links_and_images_are_refused(tmp_path, text):
-    condition = CONDITION.replace("Small studies.", text)
-    refused(write_content(tmp_path, conditions__ptsd_md=condition), "conditions/ptsd.md.*links")
+    refused(ptsd_saying(tmp_path, text), "conditions/ptsd.md.*links")
 
 
 def test_script_links_are_not_links(tmp_path):
     """markdown-it itself refuses javascript: and data: URLs: the text shows as typed."""
-    condition = CONDITION.replace(
-        "Small studies.", "[a](javascript:alert(1)) [b](data:text/html,x)"
-    )
-    loaded = load_guides(write_content(tmp_path, conditions__ptsd_md=condition))
+    loaded = load_guides(ptsd_saying(tmp_path, "[a](javascript:alert(1)) [b](data:text/html,x)"))
     html = loaded.condition["ptsd"].sections[0].parts[0]
     assert "<a" not in html and "[a](javascript:alert(1))" in html
 
 
 def test_images_are_refused(tmp_path):
-    condition = CONDITION.replace("Small studies.", "![a chart](/static/chart.png)")
-    refused(write_content(tmp_path, conditions__ptsd_md=condition), "ptsd.md.*images")
+    refused(ptsd_saying(tmp_path, "![a chart](/static/chart.png)"), "ptsd.md.*images")
 
 
 # --- what a file may not do ----------------------------------------------------------

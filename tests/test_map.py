@@ -23,6 +23,7 @@ from directory.config import PROJECT_ROOT, tile_url
 from directory.extensions import db
 from directory.models import Clinic
 from directory.page_cache import get_page_cache
+from tests.helpers import first_published
 
 OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
 RESULTS = "/search?q=PTSD&where=Austin%2C+TX"
@@ -116,27 +117,16 @@ def test_no_map_without_results_or_on_an_error(demo_client):
 
 
 def test_clinic_page_maps_the_clinic_itself(demo_app, demo_client):
-    with demo_app.app_context():
-        clinic = db.session.scalars(
-            select(Clinic)
-            .where(Clinic.status == "published", Clinic.kind == "in_person")
-            .order_by(Clinic.id)
-            .limit(1)
-        ).one()
-        slug, lat, lng, name = clinic.slug, clinic.lat, clinic.lng, clinic.name
-    tree = _tree(demo_client.get(f"/clinics/{slug}").data)
+    clinic = first_published(demo_app, "in_person")
+    tree = _tree(demo_client.get(f"/clinics/{clinic.slug}").data)
     data = _map_block(tree, "clinic-map")
-    assert [(p["name"], p["lat"], p["lng"]) for p in data["points"]] == [(name, lat, lng)]
+    points = [(p["name"], p["lat"], p["lng"]) for p in data["points"]]
+    assert points == [(clinic.name, clinic.lat, clinic.lng)]
     assert data["center"] is None
 
 
 def test_telehealth_only_program_has_no_map(demo_app, demo_client):
-    with demo_app.app_context():
-        slug = db.session.scalars(
-            select(Clinic.slug)
-            .where(Clinic.status == "published", Clinic.kind == "telehealth")
-            .limit(1)
-        ).one()
+    slug = first_published(demo_app, "telehealth").slug
     body = demo_client.get(f"/clinics/{slug}").data
     assert b"data-map=" not in body
 
@@ -294,11 +284,7 @@ def _own(url: str) -> bool:
 
 @pytest.fixture
 def own_origin_paths(demo_app) -> list[str]:
-    with demo_app.app_context():
-        slug = db.session.scalars(
-            select(Clinic.slug).where(Clinic.status == "published").order_by(Clinic.id).limit(1)
-        ).one()
-    return [*OWN_ORIGIN_PAGES, f"/clinics/{slug}"]
+    return [*OWN_ORIGIN_PAGES, f"/clinics/{first_published(demo_app).slug}"]
 
 
 def test_no_page_references_an_asset_from_another_origin(demo_app, own_origin_paths):

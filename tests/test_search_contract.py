@@ -18,6 +18,7 @@ from directory.geo import get_gazetteer
 from directory.listings.demo import load_demo
 from directory.models import Clinic
 from directory.search import sync
+from tests.helpers import first_published
 
 from .brute_force import expected_results, load_listings, verified_ordinal
 
@@ -156,12 +157,7 @@ def test_text_finds_every_clinic_with_that_modality_or_condition(
 
 
 def test_name_outranks_description(search_client, search_app):
-    with search_app.app_context():
-        clinic = db.session.scalars(
-            select(Clinic)
-            .where(Clinic.status == "published", Clinic.kind == "in_person")
-            .order_by(Clinic.id)
-        ).first()
+    clinic = first_published(search_app, "in_person")
     name_words = clinic.name
     data = search_client.get("/api/v1/search", query_string={"q": name_words}).get_json()
     assert data["results"][0]["name"] == clinic.name

@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -44,7 +44,7 @@ from directory.models import Clinic, ThrottleEvent
 from directory.public.report import REPORTS_PER_HOUR
 from directory.search import sync
 from tests.conftest import make_app
-from tests.helpers import text, token_in
+from tests.helpers import all_at_once, text, token_in
 from tests.servers import free_port
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -204,30 +204,6 @@ def test_take_counts_to_the_limit_and_no_further(store_app):
         assert throttle.take(key, 3, HOUR) and not throttle.take(key, 3, HOUR)
 
 
-def _at_once(count: int, work: Callable[[int], object]) -> list[object]:
-    """Run `work(n)` in `count` threads released together; their results, or raise."""
-    start = threading.Barrier(count)
-    results: list[object] = [None] * count
-    errors: list[BaseException] = []
-
-    def run(n: int) -> None:
-        try:
-            start.wait(timeout=60)
-            results[n] = work(n)
-        except BaseException as exc:  # reported in the test's own thread
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(n,)) for n in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads), "a thread hung"
-    if errors:
-        raise errors[0]
-    return results
-
-
 def test_parallel_takes_never_overshoot(store_app):
     """40 threads, each with its own app context (and database connection), at once."""
     key, limit = "sign-in:account:burst@example.com", 5
@@ -236,7 +212,7 @@ def test_parallel_takes_never_overshoot(store_app):
         with store_app.app_context():
             return throttle.take(key, limit, HOUR)
 
-    assert Counter(_at_once(BURST, attempt)) == {True: limit, False: BURST - limit}
+    assert Counter(all_at_once(BURST, attempt)) == {True: limit, False: BURST - limit}
     with store_app.app_context():
         assert _event_count(store_app) == limit
 
@@ -305,7 +281,7 @@ def test_a_burst_of_wrong_passwords_gets_exactly_the_limit_checked(store_app, mo
             cookie, body = clients[n]
             return _request(port, "POST", "/account/sign-in", body, cookie)[0]
 
-        statuses = Counter(_at_once(BURST, guess))
+        statuses = Counter(all_at_once(BURST, guess))
     limit = SIGN_IN_ACCOUNT_LIMIT
     assert statuses == {400: limit, 429: BURST - limit}, statuses
     assert len(checks) == limit, f"{len(checks)} password checks against a limit of {limit}"
