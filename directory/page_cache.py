@@ -1,12 +1,13 @@
 """Search answers for anonymous visitors, kept in each worker until the index changes.
 
 Most searches repeat (a city, a condition, a treatment), and one answered from
-memory costs a fraction of a fresh one (figures in docs/performance.md). An entry
-is keyed by host, path, the raw query string and the search index's version
-(`SearchBackend.version()`), and every change that patients can see re-indexes
-after its commit, so a changed index makes every older entry unreachable at once,
-on every app server. A short lifetime bounds what the index does not see: a
-vocabulary renamed in the admin, a listing's "not verified since" notice coming due.
+memory costs a fraction of a fresh one (docs/performance.md, "HTTP under
+gunicorn"). An entry is keyed by host, path, the raw query string and the search
+index's version (`SearchBackend.version()`), and every change that patients can
+see re-indexes after its commit, so a changed index makes every older entry
+unreachable at once, on every app server. A short lifetime bounds what the index
+does not see: a vocabulary renamed in the admin, a listing's "not verified since"
+notice coming due.
 
 Only visitors without any cookie are served from here: a signed-in user's page
 carries their account, and a session cookie may carry flashed messages. Nothing

@@ -20,7 +20,7 @@ from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.query import Term
 
 from directory.admin.access import RoleRequired
-from directory.search.whoosh_backend import build_schema
+from directory.search.whoosh_index import build_schema
 from directory.search.whoosh_postings import term_docnums
 
 BLOCK_READER = ("_read_data", "_next_block", "is_active", "reset")

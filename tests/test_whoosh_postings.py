@@ -14,7 +14,7 @@ import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.query import Term
 
-from directory.search.whoosh_backend import build_schema
+from directory.search.whoosh_index import build_schema
 from directory.search.whoosh_postings import term_docnums
 
 WORDS = ["ketamine", "infusion", "depression", "ptsd", "rare", "austin", "clinic"]

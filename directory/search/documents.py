@@ -48,7 +48,8 @@ class ClinicDocument:
     @property
     def fingerprint(self) -> str:
         """A digest of every field. Built from the field values directly: `asdict`
-        deep-copies each tuple and cost a full rebuild 25 s at 100k listings."""
+        deep-copies each tuple, a large share of a full rebuild (docs/performance.md,
+        "What changed, and why")."""
         payload = json.dumps([getattr(self, f.name) for f in fields(self)], default=str)
         return hashlib.sha1(payload.encode()).hexdigest()
 

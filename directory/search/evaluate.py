@@ -5,12 +5,11 @@ over its document numbers; this module turns them into the contract's answer.
 Keeping it engine-neutral means the rules (AND across filters, OR within one, ties
 by id, geodesic radius) live in one place.
 
-Why columns and masks: at 100k listings a common word ("depression") matches
-nearly every document. Python sets of docnums made each query pay per document
-(set copies, per-row price checks, a per-row box test) and held hundreds of MB of
-cached sets per worker; a mask is one byte a document and every step below is a
-vectorised pass, so a query costs microseconds per thousand documents and only the
-handful of rows near a ranking boundary go through Python.
+Why columns and masks: a common word ("depression") matches nearly every
+document, and Python sets of docnums made each query pay per document; a mask is
+one byte a document and every step below is a vectorised pass, so only the handful
+of rows near a ranking boundary go through Python (figures: docs/performance.md,
+"What changed, and why").
 """
 
 from __future__ import annotations
@@ -25,11 +24,10 @@ from ..geo.distance import METERS_PER_MILE, WGS84_A_METERS, WGS84_F
 from .backend import Hit, SearchPage
 from .query import FILTERS, SearchQuery
 
-# Andoyer-Lambert is within 1.1e-5 (relative) of the WGS-84 geodesic over 200,000
-# random pairs from 0.0001 to 3,000 miles across US latitudes (measured with
-# geographiclib); 1e-4 leaves a ninefold margin. Only documents whose estimate is
+# Andoyer-Lambert is within 1.1e-5 (relative) of the WGS-84 geodesic at US distances
+# and latitudes, so 1e-4 leaves a ninefold margin. Only documents whose estimate is
 # this close to a boundary (the radius, or a neighbour in the order) pay for the
-# exact geodesic, which costs about 90 microseconds against 1 for the estimate.
+# exact geodesic, many times dearer (docs/performance.md, "What changed, and why").
 ESTIMATE_ERROR = 1e-4
 # Below this the formula loses precision (points within metres, or antipodal).
 _DEGENERATE = 1e-12

@@ -165,7 +165,7 @@ def price_terms(sql: Sql, query: SearchQuery) -> tuple[str, Callable[[str], str]
     (LEAST skips NULLs, as min() does), and the limit is met when it is at most
     max_price. Without, the limit is a jsonpath test and the lowest price a min()
     over every offering. Either is one expression per row instead of a subquery
-    over jsonb_each_text, which cost about 1.5 us a row.
+    over jsonb_each_text (docs/performance.md, "What changed, and why").
     """
     codes = [sql.bind(code, "m") for code in query.modality]
 
@@ -254,12 +254,12 @@ def space_sql(plan: Plan, query: SearchQuery, score: str, counted: bool) -> str:
 def nearest_sql(plan: Plan, query: SearchQuery) -> str:
     """How far (on the sphere) the page's last row can be: a bound for the page.
 
-    The exact (spheroid) distance costs about 1.3 us a row, and a search of 500
-    miles around New York has 25k rows in its radius; `<->` (on the sphere)
-    about 0.3 us. If K = offset + limit passing rows lie within D on the sphere,
-    the first K by exact distance all lie within D x SPHERE_SLACK on it (see the
-    constants; with a metre for rounding), and only the rows within that bound
-    get their exact distance. With fewer than K passing rows the bound is the
+    The exact (spheroid) distance costs several times the sphere's (`<->`), and a
+    wide radius holds tens of thousands of rows (docs/performance.md, "What
+    changed, and why"). If K = offset + limit passing rows lie within D on the
+    sphere, the first K by exact distance all lie within D x SPHERE_SLACK on it
+    (see the constants; with a metre for rounding), and only the rows within that
+    bound get their exact distance. With fewer than K passing rows the bound is the
     farthest of them, so every row stays in.
     """
     k = plan.sql.bind(query.page * query.per_page, "k")
@@ -282,7 +282,7 @@ def nearest_page(conn: Connection, plan: Plan, query: SearchQuery) -> list[Hit]:
     distance. The plain `&&` with `_ST_Expand` (what ST_DWithin's index
     condition is made of) gives the planner a fair row estimate; ST_DWithin's
     own estimate is a few rows, for which it would read the whole radius and
-    sort it. 500 miles around New York, page 8: 12 ms instead of 65.
+    sort it (figures: docs/performance.md, "What changed, and why").
     """
     sql = plan.sql
     k = sql.bind(query.page * query.per_page, "k")

@@ -24,12 +24,12 @@ from .documents import ClinicDocument
 from .pg_statistics import Shared, Statistics, read_stats
 from .query import FILTERS, SearchQuery
 
-# Per search (SET LOCAL: for the rest of the request's transaction). JIT compilation
-# (the planner's row estimates for ST_DWithin and unnest are far off, so it starts
-# on short statements) cost up to 60 ms at 100k documents and saved nothing. The
-# statements bounded by a radius go without parallel workers, which cost more to
-# start than they saved (a 3 ms scan took 16 ms behind a Gather); a text search
-# without a place reads every match, and there two workers do take a third off.
+# Per search (SET LOCAL: for the rest of the request's transaction). JIT off: the
+# planner's row estimates for ST_DWithin and unnest are far off, so it compiled short
+# statements for nothing. Statements bounded by a radius run without parallel
+# workers, which cost more to start than they save; a text search without a place
+# reads every match, and keeps its workers (docs/performance.md, "What changed, and
+# why").
 _SEARCH_SETTINGS = "SET LOCAL jit = off"
 _SERIAL = "SET LOCAL max_parallel_workers_per_gather = 0"
 _PARALLEL = "SET LOCAL max_parallel_workers_per_gather TO DEFAULT"

@@ -1,10 +1,10 @@
 """Read a term's documents out of a Whoosh index a block at a time.
 
-`Searcher.docs_for_query` walks a matcher one posting at a time in Python: 30 to
-90 ms for a word that most of 100k listings contain ("depression"), paid by the
-first search that uses each word after every index change. Whoosh's own format
-(`W3LeafMatcher`) stores postings in blocks of up to 128 document numbers, so
-reading whole blocks into an array costs a small fraction of that. This reaches
+`Searcher.docs_for_query` walks a matcher one posting at a time in Python, which
+the first search that uses a common word pays after every index change. Whoosh's
+own format (`W3LeafMatcher`) stores postings in blocks of up to 128 document
+numbers, and reading whole blocks into an array costs a small fraction of that
+(figures: docs/performance.md, "What changed, and why"). This reaches
 into that matcher's block-reading methods (Whoosh is pinned below 3); any other
 matcher falls back to the generic walk, and a test compares both on a
 multi-segment index with deletions.
