@@ -42,6 +42,8 @@ from typing import Any
 import zipcodes
 
 from directory.geo.distance import miles_between
+from directory.listings.demo import PLACE_KEYS
+from directory.models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS
 from directory.slugs import slugify, unique_slug
 
 REFERENCE_DATE = date(2026, 11, 1)
@@ -63,46 +65,16 @@ AUSTIN_NEIGHBOURS = ("Round Rock", "San Marcos", "Georgetown", "Cedar Park")
 
 UNPUBLISHED_COUNTS = {"pending": 8, "draft": 6, "suspended": 5}
 
-CLINIC_KEYS = (
-    "slug",
-    "name",
-    "description",
-    "kind",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "lat",
-    "lng",
-    "geo_precision",
-    "states_served",
-    "phone",
-    "website",
-    "email",
-    "hours",
-    "languages",
-    "medical_director",
-    "integration_therapy",
-    "spravato_rems",
-    "accepting_new_patients",
-    "consultation_fee",
-    "free_consultation",
-    "status",
-    "last_verified_at",
-    "offerings",
-    "conditions",
-    "insurers",
-    "payment",
-)
-OFFERING_KEYS = (
-    "modality",
-    "price_min",
-    "price_max",
-    "series_price",
-    "series_sessions",
-    "insurance_accepted",
-    "notes",
-)
+# A listing record: where the listing is on the map, every field of the field table
+# (`directory.models.listing_fields`) and its treatments. A field the generator does
+# not choose a value for gets the field's empty value.
+CLINIC_KEYS = (*PLACE_KEYS, *(f.name for f in LISTING_FIELDS), "offerings")
+OFFERING_KEYS = ("modality", *(f.name for f in OFFERING_FIELDS))
+
+
+def _field_defaults() -> dict[str, Any]:
+    return {f.name: f.empty for f in LISTING_FIELDS}
+
 
 # ---------------------------------------------------------------------------------------------
 # Geography
@@ -534,15 +506,7 @@ def _series(rng: random.Random, price: int, sessions: int, lo: float, hi: float)
 
 
 def _offering(modality: str) -> dict[str, Any]:
-    return {
-        "modality": modality,
-        "price_min": None,
-        "price_max": None,
-        "series_price": None,
-        "series_sessions": None,
-        "insurance_accepted": False,
-        "notes": "",
-    }
+    return {"modality": modality, **{f.name: f.empty for f in OFFERING_FIELDS}}
 
 
 NOTES: dict[str, tuple[str, ...]] = {
@@ -861,7 +825,7 @@ class _Builder:
             hours += rng.choice(HOURS_SATURDAY)
         languages = self.languages(town.state, 0.17)
         integration = rng.random() < (0.75 if director == "psychiatrist" else 0.5)
-        clinic = {
+        clinic = _field_defaults() | {
             "slug": slug,
             "name": name,
             "description": "",
@@ -915,7 +879,7 @@ class _Builder:
         name = self.telehealth_name()
         slug = self.unique_slug(name)
         fee, free = self.consultation(0.35)
-        clinic = {
+        clinic = _field_defaults() | {
             "slug": slug,
             "name": name,
             "description": "",

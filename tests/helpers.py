@@ -25,7 +25,7 @@ from directory.account import services
 from directory.admin.forms import OFFER_PREFIX
 from directory.extensions import db
 from directory.geo.distance import MEAN_RADIUS_MILES
-from directory.listings.records import BOOLEAN_FIELDS, SCALAR_FIELDS, clinic_record
+from directory.listings.records import clinic_record
 from directory.models import Clinic, Ownership, Revision, User
 
 PASSWORD = "correct horse battery staple"
@@ -152,17 +152,18 @@ def record_of(app: Flask, clinic_id: int) -> dict:
 def listing_post(record: dict) -> dict[str, Any]:
     """A record as the listing form posts it."""
     data: dict[str, Any] = {}
-    for name in SCALAR_FIELDS:
-        if name not in BOOLEAN_FIELDS and name != "consultation_fee":
-            data[name] = record.get(name) or ""
-    fee = record.get("consultation_fee")
-    data["consultation_fee"] = "" if fee is None else str(fee)
-    for name in BOOLEAN_FIELDS:  # a checked box posts "y"; an unchecked one nothing
-        if record.get(name):
-            data[name] = "y"
-    data["languages"] = ", ".join(record.get("languages") or [])
-    for name in ("states_served", "conditions", "insurers", "payment"):
-        data[name] = list(record.get(name) or [])
+    for name, value in record.items():
+        if name == "offerings":
+            continue
+        if name == "languages":  # one text input, codes separated by commas
+            data[name] = ", ".join(value or [])
+        elif isinstance(value, bool):  # a checked box posts "y"; an unchecked one nothing
+            if value:
+                data[name] = "y"
+        elif isinstance(value, list):
+            data[name] = list(value)
+        else:
+            data[name] = "" if value is None else str(value)
     for offer in record.get("offerings") or []:
         prefix = f"{OFFER_PREFIX}{offer['modality']}-"
         data[prefix + "offered"] = "y"

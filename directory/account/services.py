@@ -31,7 +31,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from .. import mail, throttle
 from ..extensions import db
-from ..listings.audit import record_event
+from ..listings.audit import changed_values, record_event
 from ..models import User
 from ..models.accounts import ROLES, STAFF_ROLES
 from . import tokens
@@ -301,11 +301,7 @@ def update_account(actor: User, user: User, values: dict[str, Any]) -> dict[str,
     values = dict(values)
     if "email" in values:
         values["email"] = normalize_email(values["email"] or "")
-    changes = {
-        name: (getattr(user, name), value)
-        for name, value in values.items()
-        if getattr(user, name) != value
-    }
+    changes = changed_values(user, values)
     actor_is_admin = actor.active and actor.role == "admin"  # read before anything changes
     if not actor_is_admin and (
         actor.role not in STAFF_ROLES

@@ -8,49 +8,11 @@ from typing import TYPE_CHECKING, Any
 
 from flask import Flask
 
-from ..listings.records import LABELS, diff_records, record_value
-from ..models.clinic import MEDICAL_DIRECTORS
+from ..listings.records import diff_records, record_value
+from ..models.listing_fields import OFFERING, RECORD_FIELDS
 
 if TYPE_CHECKING:
     from ..listings.moderation import EditReview
-
-KIND_NAMES = {
-    "in_person": "In person",
-    "telehealth": "Telehealth",
-    "both": "In person and telehealth",
-}
-_SHOWN = (
-    "kind",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "website",
-    "email",
-    "hours",
-    "languages",
-    "medical_director",
-    "consultation_fee",
-    "free_consultation",
-    "accepting_new_patients",
-    "integration_therapy",
-    "spravato_rems",
-    "states_served",
-    "conditions",
-    "insurers",
-    "payment",
-)
-_VOCABULARY_OF = {"conditions": "condition", "insurers": "insurer", "payment": "payment"}
-
-OFFERING_LABELS = {
-    "price_min": "lowest price per session",
-    "price_max": "highest price per session",
-    "series_price": "series price",
-    "series_sessions": "sessions in the series",
-    "insurance_accepted": "insurance accepted",
-    "notes": "notes",
-}
 
 
 @dataclass(frozen=True)
@@ -76,7 +38,7 @@ def change_rows(
             label = (
                 f"Offers {name}"
                 if len(parts) == 2
-                else f"{name}: {OFFERING_LABELS.get(parts[2], parts[2])}"
+                else f"{name}: {OFFERING[parts[2]].phrase if parts[2] in OFFERING else parts[2]}"
             )
         rows.append(ChangeRow(change.field, label, change.before, change.after))
     return rows
@@ -116,16 +78,16 @@ def record_rows(
 ) -> list[tuple[str, str]]:
     """(label, text) lines of a listing as patients would read it."""
     rows = []
-    for name in _SHOWN:
-        value = record.get(name)
-        if name == "kind":
-            value = KIND_NAMES.get(value, value)
-        elif name == "medical_director":
-            value = MEDICAL_DIRECTORS.get(value, value)
-        elif name in _VOCABULARY_OF:
-            names = vocabularies.get(_VOCABULARY_OF[name], {})
+    for spec in RECORD_FIELDS:
+        if not spec.shown:
+            continue
+        value = record.get(spec.name)
+        if spec.kind == "choice":
+            value = spec.choices.get(value, value)
+        elif spec.kind == "vocabulary":
+            names = vocabularies.get(spec.vocabulary, {})
             value = [names.get(code, code) for code in value or []]
-        rows.append((LABELS.get(name, name), show_value(value)))
+        rows.append((spec.label, show_value(value)))
     modalities = vocabularies.get("modality", {})
     for offer in record.get("offerings") or []:
         low, high = offer.get("price_min"), offer.get("price_max")

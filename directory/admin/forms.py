@@ -17,6 +17,7 @@ from flask_admin.form import BaseForm
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     Field,
     Form,
     FormField,
@@ -28,32 +29,27 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
+from wtforms.fields.core import UnboundField
 from wtforms.validators import InputRequired, Length, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, HiddenInput, ListWidget
 
 from ..forms import BusyAwareMixin, RefuseControlCharacters, SiteForm, SubForm
-from ..geo import US_STATES
-from ..listings.records import (
-    BOOLEAN_FIELDS,
-    LABELS,
-    OFFERING_FIELDS,
-    TEXT_LIMITS,
-    normalize_phone,
-    validate_record,
-)
+from ..listings.records import normalize_values, validate_record
 from ..listings.vocabulary import vocabulary_names
-from ..models.clinic import MEDICAL_DIRECTORS
+from ..models.listing_fields import (
+    FIELDS,
+    OFFERING_FIELDS,
+    RECORD_FIELDS,
+    SECTIONS,
+    STAFF_FIELDS,
+    ListingField,
+    fields_in,
+)
 
 OFFER_PREFIX = "offer_"
-KIND_CHOICES = [
-    ("in_person", "In person (a clinic patients visit)"),
-    ("telehealth", "Telehealth (online program)"),
-    ("both", "Both in person and telehealth"),
-]
-STATE_CHOICES = [(code, f"{name} ({code})") for code, name in sorted(US_STATES.items())]
 NOTE_LIMIT = 2000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
-_INTEGER_FIELDS = ("price_min", "price_max", "series_price", "series_sessions")
+_CODE_SEPARATORS = re.compile(r"[,;\s]+")
 ROLE_CHOICES = [("clinic", "Clinic"), ("editor", "Editor"), ("admin", "Admin")]
 
 
@@ -77,86 +73,101 @@ class MultiCheckboxField(SelectMultipleField):
     option_widget = CheckboxInput()
 
 
-def _text(name: str, **kwargs: Any) -> StringField:
-    limit = TEXT_LIMITS.get(name)
-    render_kw = {"maxlength": limit} if limit else {}
-    render_kw.update(kwargs.pop("render_kw", {}))
-    return StringField(LABELS[name], render_kw=render_kw, **kwargs)
+# -- fields from the table ---------------------------------------------------------------
+def form_field(spec: ListingField) -> UnboundField:
+    """The form input for a field of `listing_fields`: WTForms parses the type, the
+    listing rules (`validate_record`) judge the value."""
+    render_kw: dict[str, Any] = dict(spec.input)
+    options: dict[str, Any] = {"description": spec.help, "render_kw": render_kw}
+    label = spec.form_label
+    if spec.kind in ("text", "long_text"):
+        if spec.limit:
+            render_kw.setdefault("maxlength", spec.limit)
+        required = [InputRequired(spec.message)] if spec.required else []
+        field_class = TextAreaField if spec.kind == "long_text" else StringField
+        return field_class(label, validators=required, **options)
+    if spec.kind == "choice":
+        prompt = [("", spec.prompt)] if spec.prompt else []
+        pairs = choices([*prompt, *spec.choices.items()])
+        return SelectField(label, choices=pairs, default=spec.default, **options)
+    if spec.kind == "number":
+        render_kw.setdefault("min", spec.minimum)
+        return IntegerField(label, validators=[Optional()], **options)
+    if spec.kind == "yes_no":
+        return BooleanField(label, default=bool(spec.default), **options)
+    if spec.kind == "date":
+        return DateField(label, validators=[Optional()], **options)
+    if spec.kind == "vocabulary":  # choices: today's vocabulary, set by `listing_form()`
+        return MultiCheckboxField(label, choices=[], **options)
+    if spec.choices:
+        return SelectMultipleField(label, choices=choices(spec.choices.items()), **options)
+    return StringField(label, **options)  # free codes, separated by commas
+
+
+def field_value(spec: ListingField, field: Field) -> Any:
+    """What a parsed input means in a record (text stripped, lists sorted)."""
+    data = field.data
+    if spec.kind in ("text", "long_text"):
+        return (data or "").strip()
+    if spec.kind == "choice":
+        return data or ""
+    if spec.kind == "yes_no":
+        return bool(data)
+    if spec.kind == "vocabulary" or (spec.kind == "codes" and spec.choices):
+        return sorted(set(data or []))
+    if spec.kind == "codes":
+        return [part.strip().lower() for part in _CODE_SEPARATORS.split(data or "") if part]
+    return data
+
+
+def form_data(spec: ListingField, value: Any) -> Any:
+    """A record value as its input shows it (free codes joined by commas)."""
+    if spec.kind == "codes" and not spec.choices:
+        return ", ".join(value or [])
+    return value
+
+
+def field_groups(form: Form, specs: Iterable[ListingField]) -> list[tuple[bool, list[Field]]]:
+    """The form's fields for `specs` in runs: (True, one-line inputs side by side in
+    a grid) or (False, boxes and lists that take the whole width)."""
+    groups: list[tuple[bool, list[Field]]] = []
+    for spec in specs:
+        short = spec.kind in ("text", "choice", "number") or (
+            spec.kind == "codes" and not spec.choices
+        )
+        if groups and groups[-1][0] == short:
+            groups[-1][1].append(form[spec.name])
+        else:
+            groups.append((short, [form[spec.name]]))
+    return groups
 
 
 class OfferingForm(SubForm):
     """One treatment: whether it is offered and at what price (whole US dollars)."""
 
     offered = BooleanField("We offer this treatment")
-    price_min = IntegerField(
-        "Lowest price per session (USD)", validators=[Optional()], render_kw={"min": 0}
-    )
-    price_max = IntegerField(
-        "Highest price per session (USD)", validators=[Optional()], render_kw={"min": 0}
-    )
-    series_price = IntegerField(
-        "Price of a series (USD)", validators=[Optional()], render_kw={"min": 0}
-    )
-    series_sessions = IntegerField(
-        "Sessions in the series", validators=[Optional()], render_kw={"min": 1}
-    )
-    insurance_accepted = BooleanField("Insurance accepted for this treatment")
-    notes = StringField("Notes for patients", render_kw={"maxlength": 500})
 
     def has_values(self) -> bool:
-        typed = [(self[name].raw_data or [""])[0] for name in (*_INTEGER_FIELDS, "notes")]
-        return any(str(value).strip() for value in typed) or bool(self.insurance_accepted.data)
+        """True when something is typed or ticked (the `offered` box aside)."""
+        for spec in OFFERING_FIELDS:
+            field = self[spec.name]
+            if spec.kind == "yes_no" and field.data:
+                return True
+            if spec.kind != "yes_no" and str((field.raw_data or [""])[0]).strip():
+                return True
+        return False
+
+    def groups(self) -> list[tuple[bool, list[Field]]]:
+        return field_groups(self, OFFERING_FIELDS)
+
+
+for _spec in OFFERING_FIELDS:
+    setattr(OfferingForm, _spec.name, form_field(_spec))
 
 
 class ListingForm(SiteForm):
-    """Every field of a listing. Build it with `listing_form()`, which adds the treatments."""
-
-    name = _text("name", validators=[InputRequired("Enter the clinic's name.")])
-    description = TextAreaField(
-        LABELS["description"], render_kw={"maxlength": TEXT_LIMITS["description"], "rows": 6}
-    )
-    kind = SelectField(LABELS["kind"], choices=choices(KIND_CHOICES), default="in_person")
-    street = _text("street", render_kw={"autocomplete": "street-address"})
-    city = _text("city")
-    state = SelectField(LABELS["state"], choices=choices([("", "Choose a state"), *STATE_CHOICES]))
-    postal_code = StringField(
-        LABELS["postal_code"], render_kw={"maxlength": 5, "inputmode": "numeric"}
-    )
-    phone = _text("phone", render_kw={"type": "tel"})
-    website = _text("website", render_kw={"type": "url", "placeholder": "https://"})
-    email = _text("email", render_kw={"type": "email"})
-    hours = _text("hours", render_kw={"placeholder": "Mon–Fri 9–5, Sat by appointment"})
-    languages = StringField(
-        LABELS["languages"],
-        description="Two- or three-letter codes separated by commas, like en, es.",
-        render_kw={"maxlength": 200},
-    )
-    medical_director = SelectField(
-        LABELS["medical_director"], choices=choices(MEDICAL_DIRECTORS.items()), default="other"
-    )
-    consultation_fee = IntegerField(
-        LABELS["consultation_fee"] + " (USD)", validators=[Optional()], render_kw={"min": 0}
-    )
-    integration_therapy = BooleanField(LABELS["integration_therapy"])
-    spravato_rems = BooleanField(LABELS["spravato_rems"])
-    accepting_new_patients = BooleanField(LABELS["accepting_new_patients"], default=True)
-    free_consultation = BooleanField(LABELS["free_consultation"])
-    states_served = SelectMultipleField(
-        LABELS["states_served"],
-        choices=choices(STATE_CHOICES),
-        description="Telehealth programs: every state you are licensed to treat in.",
-        render_kw={"size": 8},
-    )
-    conditions = MultiCheckboxField(LABELS["conditions"], choices=[])
-    insurers = MultiCheckboxField(LABELS["insurers"], choices=[])
-    payment = MultiCheckboxField(LABELS["payment"], choices=[])
-    note = TextAreaField(
-        "Note for the editor (optional)",
-        validators=[Length(max=NOTE_LIMIT)],
-        render_kw={"maxlength": NOTE_LIMIT, "rows": 3},
-    )
-    # Edits only: the listing as this form showed it, signed (`listings.edit_base`).
-    base = HiddenField()
+    """Every field a clinic edits (`listing_fields.RECORD_FIELDS`). Build it with
+    `listing_form()`, which adds the treatments and today's vocabularies."""
 
     # Set by `listing_form()` on the per-request subclass.
     vocabularies: dict[str, dict[str, str]] = {}
@@ -171,6 +182,13 @@ class ListingForm(SiteForm):
     def modality_names(self) -> dict[str, str]:
         return self.vocabularies.get("modality", {})
 
+    def sections(self) -> list[tuple[str, str, list[tuple[bool, list[Field]]]]]:
+        """(key, legend, `field_groups`) per fieldset, in form order; "treatments" has
+        no fields of its own (`offering_fields`)."""
+        return [
+            (key, legend, field_groups(self, fields_in(key))) for key, legend in SECTIONS.items()
+        ]
+
     def offering_fields(self) -> list[tuple[str, str, FormField]]:
         """(code, name, subform field) per modality, in display order."""
         return [
@@ -179,64 +197,31 @@ class ListingForm(SiteForm):
 
     def listing_fields(self) -> list[Field]:
         """The top-level fields, in form order (treatments, the note and the base excluded)."""
-        return [
-            f
-            for f in self
-            if not f.name.startswith(OFFER_PREFIX) and f.name not in ("note", "base")
-        ]
+        return [self[spec.name] for spec in RECORD_FIELDS]
 
     # -- record <-> form ---------------------------------------------------------------
     def to_record(self) -> dict[str, Any]:
         """The listing in the record shape of `directory.listings.records`."""
-        record: dict[str, Any] = {}
-        for name in (
-            "name",
-            "description",
-            "street",
-            "city",
-            "postal_code",
-            "website",
-            "email",
-            "hours",
-        ):
-            record[name] = (self[name].data or "").strip()
-        record["kind"] = self.kind.data
-        record["state"] = self.state.data or ""
-        phone = (self.phone.data or "").strip()
-        record["phone"] = (normalize_phone(phone) or phone) if phone else ""
-        record["medical_director"] = self.medical_director.data
-        record["consultation_fee"] = self.consultation_fee.data
-        for name in BOOLEAN_FIELDS:
-            record[name] = bool(self[name].data)
-        record["states_served"] = sorted(set(self.states_served.data or []))
-        record["languages"] = [
-            part.strip().lower()
-            for part in re.split(r"[,;\s]+", self.languages.data or "")
-            if part.strip()
-        ]
-        for name in ("conditions", "insurers", "payment"):
-            record[name] = sorted(set(self[name].data or []))
+        record = {spec.name: field_value(spec, self[spec.name]) for spec in RECORD_FIELDS}
         offerings = []
         for code, _name, field in self.offering_fields():
             sub = field.form
-            if not sub.offered.data:
-                continue
-            offer: dict[str, Any] = {"modality": code}
-            for name in OFFERING_FIELDS:
-                offer[name] = sub[name].data
-            offer["insurance_accepted"] = bool(sub.insurance_accepted.data)
-            offer["notes"] = (sub.notes.data or "").strip()
-            offerings.append(offer)
+            if sub.offered.data:
+                values = {spec.name: field_value(spec, sub[spec.name]) for spec in OFFERING_FIELDS}
+                offerings.append({"modality": code, **values})
         record["offerings"] = sorted(offerings, key=lambda o: o["modality"])  # as clinic_record
-        return record
+        return normalize_values(record)
 
     @staticmethod
     def data_from_record(record: dict[str, Any]) -> dict[str, Any]:
         """Initial form data for a record (the live listing or a revision's payload)."""
-        data = {k: v for k, v in record.items() if k not in ("offerings", "languages")}
-        data["languages"] = ", ".join(record.get("languages") or [])
+        data = {
+            spec.name: form_data(spec, record.get(spec.name))
+            for spec in RECORD_FIELDS
+            if spec.name in record
+        }
         for offer in record.get("offerings") or []:
-            values = {name: offer.get(name) for name in OFFERING_FIELDS}
+            values = {spec.name: offer.get(spec.name) for spec in OFFERING_FIELDS}
             data[OFFER_PREFIX + offer["modality"]] = {"offered": True, **values}
         return data
 
@@ -282,6 +267,33 @@ class ListingForm(SiteForm):
         return self[key] if key in self and not key.startswith(OFFER_PREFIX) else None
 
 
+for _spec in RECORD_FIELDS:
+    setattr(ListingForm, _spec.name, form_field(_spec))
+ListingForm.note = TextAreaField(
+    "Note for the editor (optional)",
+    validators=[Length(max=NOTE_LIMIT)],
+    render_kw={"maxlength": NOTE_LIMIT, "rows": 3},
+)
+# Edits only: the listing as this form showed it, signed (`listings.edit_base`).
+ListingForm.base = HiddenField()
+
+
+class StaffListingForm(AdminSecureForm):
+    """The admin's clinic form: `STAFF_FIELDS`, and the version the form showed (for
+    the service's "changed while you were editing")."""
+
+    def values(self) -> dict[str, Any]:
+        """The submitted values by name, as `staff_edits.update_listing` takes them."""
+        return normalize_values(
+            {name: field_value(FIELDS[name], self[name]) for name in STAFF_FIELDS}
+        )
+
+
+for _name in STAFF_FIELDS:
+    setattr(StaffListingForm, _name, form_field(FIELDS[_name]))
+StaffListingForm.expected_version = HiddenField()
+
+
 def listing_form(record: dict[str, Any] | None = None) -> ListingForm:
     """A ListingForm with today's vocabularies; pre-filled from `record` (a GET) or
     bound to the submitted data (a POST)."""
@@ -294,9 +306,9 @@ def listing_form(record: dict[str, Any] | None = None) -> ListingForm:
     form_class = type("ListingForm", (ListingForm,), attrs)
     data = ListingForm.data_from_record(record) if record else None
     form = form_class(data=data)
-    form.conditions.choices = choices(names["condition"].items())
-    form.insurers.choices = choices(names["insurer"].items())
-    form.payment.choices = choices(names["payment"].items())
+    for spec in RECORD_FIELDS:
+        if spec.kind == "vocabulary":
+            form[spec.name].choices = choices(names[spec.vocabulary].items())
     return form
 
 

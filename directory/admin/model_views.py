@@ -30,7 +30,6 @@ from flask_admin.helpers import get_form_data
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import or_
-from wtforms import HiddenField, SelectField
 
 from ..account.services import ACCOUNT_FIELDS, AccountError, update_account
 from ..database import DatabaseBusy
@@ -38,22 +37,13 @@ from ..extensions import db
 from ..forms import BUSY_MESSAGE
 from ..listings import staff_edits, vocabulary
 from ..listings.moderation import InvalidRecord, ModerationError, revert_to
-from ..listings.records import LABELS, LIST_FIELDS, SCALAR_FIELDS
-from ..listings.staff_edits import STAFF_FIELDS
 from ..listings.vocabulary import EDITABLE, VocabularyError
 from ..models import AuditEvent, Clinic, User
-from ..models.clinic import MEDICAL_DIRECTORS, STALE_AFTER_DAYS, STATUSES
+from ..models.clinic import STALE_AFTER_DAYS
+from ..models.listing_fields import FIELDS, LABELS, LIST_FIELDS, SCALAR_FIELDS
 from .access import StaffOnly, has_role
 from .display import show_value
-from .forms import (
-    KIND_CHOICES,
-    ROLE_CHOICES,
-    STATE_CHOICES,
-    AdminSecureForm,
-    AdminUserForm,
-    EditorUserForm,
-    choices,
-)
+from .forms import ROLE_CHOICES, AdminSecureForm, AdminUserForm, EditorUserForm, StaffListingForm
 from .url_args import GuardedListArguments
 
 DATA_CATEGORY = "Directory data"
@@ -172,12 +162,17 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
         "last_verified_at",
         "updated_at",
     )
-    column_labels = {"last_verified_at": "Last verified", "is_demo": "Demo data"}
+    column_labels = {**LABELS, "is_demo": "Demo data"}
     column_searchable_list = ("name", "city", "slug", "postal_code")
     column_filters = (
-        FilterEqual(Clinic.status, "Status", options=[(s, s.title()) for s in STATUSES]),
-        FilterEqual(Clinic.state, "State", options=STATE_CHOICES),
-        FilterEqual(Clinic.kind, "Kind", options=KIND_CHOICES),
+        *(
+            FilterEqual(
+                getattr(Clinic, name),
+                FIELDS[name].label,
+                options=list(FIELDS[name].choices.items()),
+            )
+            for name in ("status", "state", "kind")
+        ),
         BooleanEqualFilter(Clinic.is_demo, "Demo data"),
         StaleFilter(),
     )
@@ -185,20 +180,7 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
     column_formatters = {"last_verified_at": _verified_formatter, "name": _name_formatter}
     column_formatters_detail = {"last_verified_at": _verified_formatter}
     column_details_exclude_list = ("states_served", "languages")
-    form_columns = (*STAFF_FIELDS, "expected_version")
-    form_overrides = {name: SelectField for name in ("status", "kind", "state", "medical_director")}
-    form_args = {
-        **{name: {"label": LABELS[name]} for name in STAFF_FIELDS if name in LABELS},
-        "status": {"label": "Status", "choices": choices((s, s.title()) for s in STATUSES)},
-        "kind": {"label": LABELS["kind"], "choices": choices(KIND_CHOICES)},
-        "state": {"label": LABELS["state"], "choices": choices(STATE_CHOICES)},
-        "medical_director": {
-            "label": LABELS["medical_director"],
-            "choices": choices(MEDICAL_DIRECTORS.items()),
-        },
-    }
-    # The version the form showed, for the service's "changed while you were editing".
-    form_extra_fields = {"expected_version": HiddenField()}
+    form = StaffListingForm
 
     def edit_form(self, obj: Clinic | None = None):
         form = super().edit_form(obj)
@@ -206,10 +188,10 @@ class ClinicAdmin(StaffOnly, DirectoryModelView):
             form.expected_version.data = str(obj.version)
         return form
 
-    def update_model(self, form: Any, model: Clinic) -> bool:
+    def update_model(self, form: StaffListingForm, model: Clinic) -> bool:
         expected = str(form.expected_version.data or "")
         version = int(expected) if expected.isascii() and expected.isdigit() else None
-        values = form_values(form, STAFF_FIELDS)
+        values = form.values()
         return (
             self.saved(lambda: staff_edits.update_listing(_user(), model, values, version))
             is not False

@@ -1,12 +1,36 @@
-"""Clinic records in the JSON shape of the search contract."""
+"""Clinic records in the JSON shape of the search contract.
+
+Which listing fields appear where is the field table's `api` column
+(`models.listing_fields`): "summary" in every search result, "detail" only on a
+clinic's own record.
+"""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import url_for
 
-from ..models import Clinic
+from ..models import Clinic, Offering
+from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS, ApiShape, ListingField
+
+
+def _value(spec: ListingField, row: Any) -> Any:
+    if spec.kind == "vocabulary":
+        return [entry.code for entry in getattr(row, spec.attribute)]
+    value = getattr(row, spec.name)
+    if spec.kind == "codes":
+        return list(value or [])
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _fields(row: Any, specs: tuple[ListingField, ...], shape: ApiShape) -> dict[str, Any]:
+    return {spec.name: _value(spec, row) for spec in specs if spec.api == shape}
+
+
+def _offering(offering: Offering, shape: ApiShape) -> dict[str, Any]:
+    return _fields(offering, OFFERING_FIELDS, shape)
 
 
 def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[str, Any]:
@@ -14,31 +38,14 @@ def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[
     return {
         "id": clinic.id,
         "slug": clinic.slug,
-        "name": clinic.name,
-        "kind": clinic.kind,
-        "city": clinic.city,
-        "state": clinic.state,
-        "postal_code": clinic.postal_code,
+        **_fields(clinic, LISTING_FIELDS, "summary"),
         "lat": clinic.lat,
         "lng": clinic.lng,
         "distance_miles": round(distance_miles, 2) if distance_miles is not None else None,
         "modalities": [
-            {
-                "code": o.modality.code,
-                "price_min": o.price_min,
-                "price_max": o.price_max,
-                "insurance_accepted": o.insurance_accepted,
-            }
-            for o in clinic.offerings
+            {"code": o.modality.code, **_offering(o, "summary")} for o in clinic.offerings
         ],
-        "conditions": [c.code for c in clinic.conditions],
-        "insurers": [i.code for i in clinic.insurers],
-        "payment": [p.code for p in clinic.payment_options],
-        "states_served": list(clinic.states_served or []),
         "verified": clinic.last_verified_at is not None and not clinic.is_stale(),
-        "last_verified_at": clinic.last_verified_at.isoformat()
-        if clinic.last_verified_at
-        else None,
         "demo": clinic.is_demo,
         "url": url_for("public.clinic", slug=clinic.slug, _external=True),
     }
@@ -46,37 +53,18 @@ def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[
 
 def clinic_detail(clinic: Clinic) -> dict[str, Any]:
     """Every public field of a listing."""
-    record = clinic_summary(clinic)
-    record.update(
-        {
-            "description": clinic.description,
-            "street": clinic.street,
-            "geo_precision": clinic.geo_precision,
-            "phone": clinic.phone,
-            "website": clinic.website,
-            "email": clinic.email,
-            "hours": clinic.hours,
-            "languages": list(clinic.languages or []),
-            "medical_director": clinic.medical_director,
-            "integration_therapy": clinic.integration_therapy,
-            "spravato_rems": clinic.spravato_rems,
-            "accepting_new_patients": clinic.accepting_new_patients,
-            "consultation_fee": clinic.consultation_fee,
-            "free_consultation": clinic.free_consultation,
-            "offerings": [
-                {
-                    "modality": o.modality.code,
-                    "modality_name": o.modality.name,
-                    "price_min": o.price_min,
-                    "price_max": o.price_max,
-                    "series_price": o.series_price,
-                    "series_sessions": o.series_sessions,
-                    "insurance_accepted": o.insurance_accepted,
-                    "notes": o.notes,
-                }
-                for o in clinic.offerings
-            ],
-            "updated_at": clinic.updated_at.isoformat() if clinic.updated_at else None,
-        }
-    )
-    return record
+    return {
+        **clinic_summary(clinic),
+        **_fields(clinic, LISTING_FIELDS, "detail"),
+        "geo_precision": clinic.geo_precision,
+        "offerings": [
+            {
+                "modality": o.modality.code,
+                "modality_name": o.modality.name,
+                **_offering(o, "summary"),
+                **_offering(o, "detail"),
+            }
+            for o in clinic.offerings
+        ],
+        "updated_at": clinic.updated_at.isoformat() if clinic.updated_at else None,
+    }

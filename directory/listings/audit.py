@@ -9,6 +9,16 @@ from ..extensions import db
 from ..models import AuditEvent, Clinic, Revision, User
 
 
+def changed_values(row: Any, values: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """{name: (before, after)} for each value that differs from the row's own: what an
+    audited write changes, and all it needs to write."""
+    return {
+        name: (getattr(row, name), value)
+        for name, value in values.items()
+        if getattr(row, name) != value
+    }
+
+
 def record_event(
     actor: User | None,
     action: str,

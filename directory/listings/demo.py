@@ -16,41 +16,11 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..models import Clinic, Condition, Insurer, Modality, Offering, PaymentOption
+from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS
 from .vocabulary import SEED_DIR
 
-CLINIC_FIELDS = (
-    "slug",
-    "name",
-    "description",
-    "kind",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "lat",
-    "lng",
-    "geo_precision",
-    "states_served",
-    "phone",
-    "website",
-    "hours",
-    "languages",
-    "medical_director",
-    "integration_therapy",
-    "spravato_rems",
-    "accepting_new_patients",
-    "consultation_fee",
-    "free_consultation",
-    "status",
-)
-OFFERING_FIELDS = (
-    "price_min",
-    "price_max",
-    "series_price",
-    "series_sessions",
-    "insurance_accepted",
-    "notes",
-)
+# Where a listing is on the map: the record keys besides the field table's.
+PLACE_KEYS = ("slug", "lat", "lng", "geo_precision")
 
 
 def _generator_module() -> ModuleType:
@@ -81,21 +51,25 @@ def build_clinic(
     record: dict[str, Any], vocab: dict[str, dict[str, Any]], demo: bool = False
 ) -> Clinic:
     """A Clinic (not yet added to a session) from a record in the generator's shape."""
-    clinic = Clinic(**{k: record[k] for k in CLINIC_FIELDS if k in record}, is_demo=demo)
-    clinic.email = record.get("email") or ""
-    verified = record.get("last_verified_at")
-    clinic.last_verified_at = date.fromisoformat(verified) if verified else None
+    clinic = Clinic(**{k: record[k] for k in PLACE_KEYS if k in record}, is_demo=demo)
+    for spec in LISTING_FIELDS:
+        if spec.name not in record:
+            continue
+        value = record[spec.name]
+        if spec.kind == "vocabulary":
+            setattr(clinic, spec.attribute, [vocab[spec.vocabulary][c] for c in value or []])
+        elif value is None:
+            setattr(clinic, spec.name, spec.empty)
+        else:
+            setattr(clinic, spec.name, date.fromisoformat(value) if spec.kind == "date" else value)
     for position, offer in enumerate(record["offerings"]):
         clinic.offerings.append(
             Offering(
                 modality=vocab["modality"][offer["modality"]],
                 sort_key=vocab["modality"][offer["modality"]].sort_order * 10 + position,
-                **{k: offer.get(k) for k in OFFERING_FIELDS if offer.get(k) is not None},
+                **{f.name: offer[f.name] for f in OFFERING_FIELDS if offer.get(f.name) is not None},
             )
         )
-    clinic.conditions = [vocab["condition"][c] for c in record.get("conditions", [])]
-    clinic.insurers = [vocab["insurer"][c] for c in record.get("insurers", [])]
-    clinic.payment_options = [vocab["payment"][c] for c in record.get("payment", [])]
     return clinic
 
 

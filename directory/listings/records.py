@@ -11,84 +11,27 @@ import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from ..geo import US_STATES, get_gazetteer
+from ..forms import CONTROL_CHARACTERS, CONTROL_MESSAGE
+from ..geo import get_gazetteer
 from ..models import Clinic, Offering
-from ..models.clinic import KINDS, MEDICAL_DIRECTORS
+from ..models.listing_fields import (
+    LABELS,
+    LIST_FIELDS,
+    MAX_PRICE,
+    OFFERING_FIELDS,
+    RECORD_FIELDS,
+    SCALAR_FIELDS,
+    ListingField,
+)
 
-TEXT_LIMITS = {
-    "name": 160,
-    "description": 4000,
-    "street": 200,
-    "city": 100,
-    "hours": 300,
-    "website": 300,
-    "email": 254,
-    "phone": 32,
-}
-BOOLEAN_FIELDS = (
-    "integration_therapy",
-    "spravato_rems",
-    "accepting_new_patients",
-    "free_consultation",
-)
-SCALAR_FIELDS = (
-    "name",
-    "description",
-    "kind",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "website",
-    "email",
-    "hours",
-    "medical_director",
-    "consultation_fee",
-    *BOOLEAN_FIELDS,
-)
-LIST_FIELDS = ("states_served", "languages", "conditions", "insurers", "payment")
-OFFERING_FIELDS = (
-    "price_min",
-    "price_max",
-    "series_price",
-    "series_sessions",
-    "insurance_accepted",
-    "notes",
-)
-LABELS = {
-    "name": "Name",
-    "description": "Description",
-    "kind": "Kind of listing",
-    "street": "Street address",
-    "city": "City",
-    "state": "State",
-    "postal_code": "ZIP code",
-    "phone": "Phone",
-    "website": "Website",
-    "email": "Email",
-    "hours": "Hours",
-    "medical_director": "Medical director",
-    "consultation_fee": "Consultation fee",
-    "integration_therapy": "Integration therapy",
-    "spravato_rems": "Spravato REMS certified",
-    "accepting_new_patients": "Accepting new patients",
-    "free_consultation": "Free consultation",
-    "states_served": "States served (telehealth)",
-    "languages": "Languages",
-    "conditions": "Conditions treated",
-    "insurers": "Insurers",
-    "payment": "Payment options",
-    "offerings": "Treatments and prices",
-}
-MAX_PRICE = 100_000
+__all__ = ["LABELS", "LIST_FIELDS", "MAX_PRICE", "SCALAR_FIELDS"]
+
+OFFERING_NAMES = tuple(f.name for f in OFFERING_FIELDS)
 _HTML = re.compile(r"<[^>]*>|<\s*/?\s*[a-zA-Z!]|&#?\w+;")
-# Control characters (line breaks and tabs aside) are invisible on the page and NUL
-# cannot be stored in PostgreSQL text at all.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _PHONE = re.compile(r"^\+?1?[\s.-]?\(?([2-9]\d{2})\)?[\s.-]?(\d{3})[\s.-]?(\d{4})$")
 _ZIP = re.compile(r"^\d{5}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
@@ -97,15 +40,17 @@ _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 
 def clinic_record(clinic: Clinic) -> dict[str, Any]:
     """The editable state of a live listing, in canonical order."""
-    record: dict[str, Any] = {name: getattr(clinic, name) for name in SCALAR_FIELDS}
-    record["states_served"] = sorted(clinic.states_served or [])
-    record["languages"] = list(clinic.languages or [])
-    record["conditions"] = sorted(c.code for c in clinic.conditions)
-    record["insurers"] = sorted(i.code for i in clinic.insurers)
-    record["payment"] = sorted(p.code for p in clinic.payment_options)
+    record: dict[str, Any] = {}
+    for spec in RECORD_FIELDS:
+        if spec.kind == "vocabulary":
+            record[spec.name] = sorted(row.code for row in getattr(clinic, spec.attribute))
+        elif spec.kind == "codes":
+            record[spec.name] = _codes(spec, getattr(clinic, spec.name))
+        else:
+            record[spec.name] = getattr(clinic, spec.name)
     record["offerings"] = sorted(
         (
-            {"modality": o.modality.code, **{name: getattr(o, name) for name in OFFERING_FIELDS}}
+            {"modality": o.modality.code, **{name: getattr(o, name) for name in OFFERING_NAMES}}
             for o in clinic.offerings
         ),
         key=lambda o: o["modality"],
@@ -113,27 +58,69 @@ def clinic_record(clinic: Clinic) -> dict[str, Any]:
     return record
 
 
-def _text_error(value: Any, limit: int, required: bool = False) -> str | None:
+def _codes(spec: ListingField, codes: Iterable[str] | None) -> list[str]:
+    """A list field's codes as stored: codes from a fixed list sorted and once each,
+    free codes (languages) in the order given."""
+    return sorted(set(codes or [])) if spec.choices else list(codes or [])
+
+
+def _text_error(value: Any, limit: int | None, required: bool = False) -> str | None:
     if not isinstance(value, str):
         return "Enter text."
     if required and not value.strip():
         return "This field is required."
-    if len(value) > limit:
+    if limit is not None and len(value) > limit:
         return f"Use at most {limit} characters (you entered {len(value)})."
     if _HTML.search(value):
         return "Remove HTML tags and entities: plain text only."
-    if _CONTROL.search(value):
-        return "Remove control characters (they do not show on the page)."
+    if CONTROL_CHARACTERS.search(value):
+        return CONTROL_MESSAGE
     return None
 
 
-def _int_error(value: Any, low: int, high: int) -> str | None:
+def _int_error(value: Any, low: int, high: int | None) -> str | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int):
         return "Enter a whole number of dollars."
-    if not low <= value <= high:
+    if high is not None and not low <= value <= high:
         return f"Enter a number from {low} to {high:,}."
+    return None
+
+
+def field_error(
+    spec: ListingField, value: Any, vocabularies: dict[str, dict[str, str]]
+) -> str | None:
+    """What is wrong with one value by the field's own kind and limits (None: nothing).
+
+    Rules that involve other fields or outside data are `validate_record`'s.
+    """
+    if spec.kind in ("text", "long_text"):
+        return _text_error(value, spec.limit, spec.required)
+    if spec.kind == "choice":
+        return None if value in spec.choices else spec.message or "Choose one of the options."
+    if spec.kind == "number":
+        return _int_error(value, spec.minimum, spec.limit)
+    if spec.kind == "yes_no":
+        return None if isinstance(value, bool) else spec.message or "Choose yes or no."
+    if spec.kind == "date":
+        is_day = isinstance(value, date) and not isinstance(value, datetime)
+        return None if value is None or is_day else spec.message or "Enter a date."
+    if spec.kind in ("codes", "vocabulary"):
+        codes = value or []
+        if spec.kind == "vocabulary":
+            known: Any = vocabularies.get(spec.vocabulary, {})
+            message = f"Unknown {spec.vocabulary} codes: {{codes}}."
+        else:
+            known, message = spec.choices, spec.message
+        if not isinstance(codes, list):
+            bad = [codes]
+        elif known or spec.kind == "vocabulary":
+            bad = [c for c in codes if c not in known]
+        else:  # free codes: the pattern is the rule (see validate_record)
+            bad = []
+        if bad:
+            return message.format(codes=", ".join(map(str, bad[:5])))
     return None
 
 
@@ -143,25 +130,30 @@ def normalize_phone(value: str) -> str | None:
     return f"({match[1]}) {match[2]}-{match[3]}" if match else None
 
 
+def normalize_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Values as they are stored: a US phone number in one spelling."""
+    phone = values.get("phone")
+    if isinstance(phone, str) and phone:
+        values = {**values, "phone": normalize_phone(phone) or phone}
+    return values
+
+
 def validate_record(record: dict[str, Any], vocabularies: dict[str, dict[str, str]]) -> dict:
     """Every problem of a proposed listing, keyed by field ("offerings.iv.price_min").
 
     Services call this on every payload, so a tampered form cannot store what the
-    form itself would have refused.
+    form itself would have refused. Each field's own limits first, then the rules
+    that tie fields together.
     """
     errors: dict[str, str] = {}
-    for name, limit in TEXT_LIMITS.items():
-        problem = _text_error(record.get(name, ""), limit, required=name == "name")
+    for spec in RECORD_FIELDS:
+        problem = field_error(spec, record.get(spec.name, spec.empty), vocabularies)
         if problem:
-            errors[name] = problem
+            errors[spec.name] = problem
     if "name" not in errors and len(record["name"].strip()) < 2:
         errors["name"] = "Enter the clinic's name."
     kind = record.get("kind")
-    if kind not in KINDS:
-        errors["kind"] = "Choose in person, telehealth or both."
     in_person = kind in ("in_person", "both")
-    if record.get("state") not in US_STATES:
-        errors["state"] = "Choose a US state."
     postal = record.get("postal_code") or ""
     if not isinstance(postal, str) or (postal and not _ZIP.match(postal)):
         errors["postal_code"] = "Enter a 5-digit ZIP code."
@@ -184,36 +176,14 @@ def validate_record(record: dict[str, Any], vocabularies: dict[str, dict[str, st
     email = record.get("email") or ""
     if "email" not in errors and email and not _EMAIL.match(email):
         errors["email"] = "Enter an email address like name@clinic.com."
-    if record.get("medical_director") not in MEDICAL_DIRECTORS:
-        errors["medical_director"] = "Choose who directs the clinic medically."
-    fee_problem = _int_error(record.get("consultation_fee"), 0, 10_000)
-    if fee_problem:
-        errors["consultation_fee"] = fee_problem
-    for name in BOOLEAN_FIELDS:
-        if not isinstance(record.get(name), bool):
-            errors[name] = "Choose yes or no."
-
-    served = record.get("states_served") or []
-    unknown = [s for s in served if s not in US_STATES] if isinstance(served, list) else [served]
-    if unknown:
-        errors["states_served"] = f"Unknown state codes: {', '.join(map(str, unknown[:5]))}."
-    elif kind in ("telehealth", "both") and not served:
-        errors["states_served"] = "A telehealth program must list the states it serves."
+    if "states_served" not in errors and kind in ("telehealth", "both"):
+        if not record.get("states_served"):
+            errors["states_served"] = "A telehealth program must list the states it serves."
     languages = record.get("languages") or []
-    if not isinstance(languages, list) or not all(
+    if "languages" not in errors and not all(
         isinstance(x, str) and _LANGUAGE.match(x) for x in languages
     ):
         errors["languages"] = "Use two- or three-letter language codes, like en, es."
-    for name, vocabulary in (
-        ("conditions", "condition"),
-        ("insurers", "insurer"),
-        ("payment", "payment"),
-    ):
-        codes = record.get(name) or []
-        known = vocabularies.get(vocabulary, {})
-        bad = [c for c in codes if c not in known] if isinstance(codes, list) else [codes]
-        if bad:
-            errors[name] = f"Unknown {vocabulary} codes: {', '.join(map(str, bad[:5]))}."
     errors.update(_offering_errors(record.get("offerings"), vocabularies.get("modality", {})))
     return errors
 
@@ -233,26 +203,16 @@ def _offering_errors(offerings: Any, modalities: dict[str, str]) -> dict[str, st
             continue
         seen.add(code)
         prefix = f"offerings.{code}."
-        for name, high in (
-            ("price_min", MAX_PRICE),
-            ("price_max", MAX_PRICE),
-            ("series_price", MAX_PRICE * 20),
-            ("series_sessions", 52),
-        ):
-            problem = _int_error(offering.get(name), 1 if name == "series_sessions" else 0, high)
+        for spec in OFFERING_FIELDS:
+            problem = field_error(spec, offering.get(spec.name, spec.empty), {})
             if problem:
-                errors[prefix + name] = problem
+                errors[prefix + spec.name] = problem
         low, high = offering.get("price_min"), offering.get("price_max")
         if prefix + "price_min" not in errors and prefix + "price_max" not in errors:
             if low is not None and high is not None and low > high:
                 errors[prefix + "price_max"] = "The highest price must not be below the lowest."
             elif low is None and high is not None:
                 errors[prefix + "price_min"] = "Enter the lowest price too."
-        if not isinstance(offering.get("insurance_accepted"), bool):
-            errors[prefix + "insurance_accepted"] = "Choose yes or no."
-        problem = _text_error(offering.get("notes", ""), 500)
-        if problem:
-            errors[prefix + "notes"] = problem
     return errors
 
 
@@ -263,15 +223,15 @@ def apply_record(clinic: Clinic, record: dict[str, Any], vocab: dict[str, dict[s
     more precisely for the same ZIP before.
     """
     old_postal = clinic.postal_code
-    for name in SCALAR_FIELDS:
-        setattr(clinic, name, record[name])
-    if record["phone"]:
-        clinic.phone = normalize_phone(record["phone"]) or record["phone"]
-    clinic.states_served = sorted(set(record["states_served"]))
-    clinic.languages = list(record["languages"])
-    clinic.conditions = [vocab["condition"][c] for c in record["conditions"]]
-    clinic.insurers = [vocab["insurer"][c] for c in record["insurers"]]
-    clinic.payment_options = [vocab["payment"][c] for c in record["payment"]]
+    record = normalize_values(record)
+    for spec in RECORD_FIELDS:
+        value = record[spec.name]
+        if spec.kind == "vocabulary":
+            setattr(clinic, spec.attribute, [vocab[spec.vocabulary][c] for c in value])
+        elif spec.kind == "codes":
+            setattr(clinic, spec.name, _codes(spec, value))
+        else:
+            setattr(clinic, spec.name, value)
     if clinic.postal_code and (clinic.postal_code != old_postal or clinic.lat is None):
         place = get_gazetteer().zip_place(clinic.postal_code)
         if place is not None:
@@ -281,9 +241,9 @@ def apply_record(clinic: Clinic, record: dict[str, Any], vocab: dict[str, dict[s
     for offer in record["offerings"]:
         modality = vocab["modality"][offer["modality"]]
         offering = existing.get(offer["modality"]) or Offering(modality=modality)
-        for name in OFFERING_FIELDS:
-            value = offer.get(name)
-            setattr(offering, name, "" if name == "notes" and value is None else value)
+        for spec in OFFERING_FIELDS:
+            value = offer.get(spec.name)
+            setattr(offering, spec.name, spec.empty if value is None else value)
         if offering.price_min is not None and offering.price_max is None:
             offering.price_max = offering.price_min
         offering.sort_key = modality.sort_order
@@ -305,12 +265,13 @@ def diff_records(before: dict[str, Any] | None, after: dict[str, Any]) -> list[F
     """Field-by-field differences; offerings compare per treatment and per price field."""
     before = before or {}
     changes: list[FieldChange] = []
-    for name in (*SCALAR_FIELDS, *LIST_FIELDS):
+    for spec in RECORD_FIELDS:
+        name = spec.name
         old, new = before.get(name), after.get(name)
-        if name in LIST_FIELDS:
+        if spec.is_list:
             old, new = sorted(old or []), sorted(new or [])
         if old != new:
-            changes.append(FieldChange(name, LABELS.get(name, name), old, new))
+            changes.append(FieldChange(name, spec.label, old, new))
     old_offers = {o["modality"]: o for o in before.get("offerings") or []}
     new_offers = {o["modality"]: o for o in after.get("offerings") or []}
     for code in sorted(old_offers.keys() | new_offers.keys()):
@@ -321,15 +282,15 @@ def diff_records(before: dict[str, Any] | None, after: dict[str, Any]) -> list[F
             )
             if new is None:
                 continue
-        for name in OFFERING_FIELDS:
-            old_value = old.get(name) if old else None
-            if old_value != new.get(name):
+        for spec in OFFERING_FIELDS:
+            old_value = old.get(spec.name) if old else None
+            if old_value != new.get(spec.name):
                 changes.append(
                     FieldChange(
-                        f"offerings.{code}.{name}",
-                        f"{code}: {name.replace('_', ' ')}",
+                        f"offerings.{code}.{spec.name}",
+                        f"{code}: {spec.phrase}",
                         old_value,
-                        new.get(name),
+                        new.get(spec.name),
                     )
                 )
     return changes

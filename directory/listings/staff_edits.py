@@ -19,36 +19,13 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..geo import get_gazetteer
 from ..models import Clinic, User
-from ..models.clinic import STATUSES
+from ..models.listing_fields import FIELDS, LABELS, SCALAR_FIELDS, STAFF_FIELDS
 from ..search import sync
-from .audit import record_event
+from .audit import changed_values, record_event
 from .moderation import InvalidRecord, ModerationError
-from .records import LABELS, SCALAR_FIELDS, clinic_record, normalize_phone, validate_record
+from .records import clinic_record, field_error, normalize_values, validate_record
 from .vocabulary import vocabulary_names
 
-# What staff may change here, in the order the admin's form shows it. Prices,
-# treatments and vocabularies go through moderation (`moderation.revert_to` aside).
-STAFF_FIELDS = (
-    "name",
-    "status",
-    "kind",
-    "description",
-    "street",
-    "city",
-    "state",
-    "postal_code",
-    "phone",
-    "website",
-    "email",
-    "hours",
-    "medical_director",
-    "consultation_fee",
-    "free_consultation",
-    "accepting_new_patients",
-    "integration_therapy",
-    "spravato_rems",
-    "last_verified_at",
-)
 # A change of kind can make other fields required (an in-person clinic needs an address).
 _KIND_DEPENDENT = ("street", "city", "postal_code", "states_served")
 
@@ -79,14 +56,8 @@ def update_listing(
             f"This listing changed while you were editing it (you opened version "
             f"{expected_version}, it is now version {clinic.version}). Reload and try again."
         )
-    values = dict(values)
-    if values.get("phone"):
-        values["phone"] = normalize_phone(values["phone"]) or values["phone"]
-    changes = {
-        name: (getattr(clinic, name), value)
-        for name, value in values.items()
-        if getattr(clinic, name) != value
-    }
+    values = normalize_values(values)
+    changes = changed_values(clinic, values)
     if not changes:
         return {}
     _check(clinic, {name: after for name, (_, after) in changes.items()})
@@ -119,11 +90,6 @@ def update_listing(
 
 def _check(clinic: Clinic, changed: dict[str, Any]) -> None:
     """Refuse values the listing form would refuse, for the fields this change touches."""
-    if "status" in changed and changed["status"] not in STATUSES:
-        raise InvalidRecord({"status": "Choose a status."}, "Status: Choose a status.")
-    when = changed.get("last_verified_at")
-    if when is not None and (not isinstance(when, date) or isinstance(when, datetime)):
-        raise InvalidRecord({"last_verified_at": "Enter a date."}, "Last verified: Enter a date.")
     record = clinic_record(clinic) | {k: v for k, v in changed.items() if k in SCALAR_FIELDS}
     relevant = set(changed) | (set(_KIND_DEPENDENT) if "kind" in changed else set())
     errors = {
@@ -131,6 +97,10 @@ def _check(clinic: Clinic, changed: dict[str, Any]) -> None:
         for key, message in validate_record(record, vocabulary_names()).items()
         if key in relevant
     }
+    for name in changed.keys() - set(SCALAR_FIELDS):  # staff-only fields: their own rules
+        problem = field_error(FIELDS[name], changed[name], {})
+        if problem:
+            errors[name] = problem
     if errors:
         raise InvalidRecord(errors, " ".join(f"{LABELS.get(k, k)}: {m}" for k, m in errors.items()))
 

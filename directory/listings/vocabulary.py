@@ -25,7 +25,7 @@ from ..models.clinic import clinic_condition
 from ..models.taxonomy import Condition, Insurer, Modality, PaymentOption
 from ..search import sync
 from ..slugs import SLUG_PATTERN
-from .audit import record_event
+from .audit import changed_values, record_event
 
 SEED_DIR = PROJECT_ROOT / "seed_data"
 SEED_FILES = {
@@ -155,11 +155,7 @@ def change_entry(
             "A code cannot change: it is used in links and the search index. "
             "Change the name instead."
         )
-    changes = {
-        name: (getattr(entry, name), value)
-        for name, value in values.items()
-        if getattr(entry, name) != value
-    }
+    changes = changed_values(entry, values)
     if not changes:
         return {}
     for name, (_, after) in changes.items():

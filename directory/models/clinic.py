@@ -6,11 +6,16 @@ index. `version` is SQLAlchemy's optimistic lock, counting every write of the ro
 (the admin's edit form checks it). Moderation does not compare versions: an edit
 is stale only where a field it changes changed since its form was opened
 (`Revision.base_record`), so a "still accurate" click never makes one stale.
+
+The columns a person edits come from `listing_fields` (one table for the form,
+validation, diff and API); the model declares only the rest: identity, place,
+bookkeeping and the vocabulary relationships.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -31,25 +36,49 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from .listing_fields import (
+    KINDS,
+    LISTING_FIELDS,
+    MEDICAL_DIRECTORS,
+    OFFERING_FIELDS,
+    STATUSES,
+    ListingField,
+)
 from .taxonomy import Condition, Insurer, Modality, PaymentOption
 
-KINDS = ("in_person", "telehealth", "both")
-STATUSES = ("draft", "pending", "published", "suspended")
-GEO_PRECISIONS = ("rooftop", "zip", "city")
-MEDICAL_DIRECTORS = {
-    "anesthesiologist": "Anesthesiologist",
-    "psychiatrist": "Psychiatrist",
-    "emergency-physician": "Emergency physician",
-    "crna": "Nurse anesthetist (CRNA)",
-    "nurse-practitioner": "Nurse practitioner",
-    "other": "Other physician",
-}
+__all__ = ["KINDS", "MEDICAL_DIRECTORS", "STATUSES", "Clinic", "Offering"]
+
 STALE_AFTER_DAYS = 180
 
 
 def utcnow() -> datetime:
     """Timezone-aware now, as a callable default (never evaluated at import)."""
     return datetime.now(UTC)
+
+
+def _column(spec: ListingField) -> Any:
+    """The column behind a field of `listing_fields` (the migration makes the same)."""
+    if spec.kind in ("number", "date"):
+        return mapped_column(Integer if spec.kind == "number" else Date, nullable=True)
+    if spec.kind == "codes":
+        return mapped_column(JSON, nullable=False, default=list)
+    if spec.kind == "text":
+        column_type: Any = String(spec.width or spec.limit)
+    elif spec.kind == "choice":
+        column_type = String(spec.width or max(map(len, spec.choices)))
+    else:
+        column_type = Text if spec.kind == "long_text" else Boolean
+    return mapped_column(column_type, nullable=False, default=spec.empty)
+
+
+def _columns(name: str, fields: tuple[ListingField, ...]) -> type:
+    """A declarative mixin with one column per stored field (vocabularies are tables)."""
+    return type(name, (), {f.name: _column(f) for f in fields if f.kind != "vocabulary"})
+
+
+def _one_of(column: str, codes: Any) -> CheckConstraint:
+    allowed = ", ".join(f"'{code}'" for code in codes)
+    return CheckConstraint(f"{column} IN ({allowed})", name=column)
 
 
 clinic_condition = Table(
@@ -76,49 +105,23 @@ clinic_payment_option = Table(
 )
 
 
-class Clinic(db.Model):
-    """One listing in the directory."""
+class Clinic(_columns("ListingColumns", LISTING_FIELDS), db.Model):
+    """One listing in the directory: the columns of `LISTING_FIELDS`, and these."""
 
     __tablename__ = "clinic"
     __table_args__ = (
-        CheckConstraint("kind IN ('in_person', 'telehealth', 'both')", name="kind"),
-        CheckConstraint("status IN ('draft', 'pending', 'published', 'suspended')", name="status"),
+        _one_of("kind", KINDS),
+        _one_of("status", STATUSES),
         Index("ix_clinic_state_city", "state", "city"),
         Index("ix_clinic_status", "status"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     slug: Mapped[str] = mapped_column(String(160), unique=True)
-    name: Mapped[str] = mapped_column(String(160))
-    description: Mapped[str] = mapped_column(Text, default="")
-    kind: Mapped[str] = mapped_column(String(16), default="in_person")
-
-    street: Mapped[str] = mapped_column(String(200), default="")
-    city: Mapped[str] = mapped_column(String(100), default="")
-    state: Mapped[str] = mapped_column(String(2), default="")
-    postal_code: Mapped[str] = mapped_column(String(10), default="")
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
     geo_precision: Mapped[str] = mapped_column(String(10), default="zip")
-    # Telehealth reach: the 2-letter states a program is licensed to treat in.
-    states_served: Mapped[list[str]] = mapped_column(JSON, default=list)
-
-    phone: Mapped[str] = mapped_column(String(32), default="")
-    website: Mapped[str] = mapped_column(String(300), default="")
-    email: Mapped[str] = mapped_column(String(254), default="")
-    hours: Mapped[str] = mapped_column(String(300), default="")
-    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
-
-    medical_director: Mapped[str] = mapped_column(String(32), default="other")
-    integration_therapy: Mapped[bool] = mapped_column(Boolean, default=False)
-    spravato_rems: Mapped[bool] = mapped_column(Boolean, default=False)
-    accepting_new_patients: Mapped[bool] = mapped_column(Boolean, default=True)
-    consultation_fee: Mapped[int | None] = mapped_column(Integer)
-    free_consultation: Mapped[bool] = mapped_column(Boolean, default=False)
-
-    status: Mapped[str] = mapped_column(String(16), default="draft")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
-    last_verified_at: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
@@ -171,8 +174,9 @@ class Clinic(db.Model):
         return f"<Clinic {self.slug}>"
 
 
-class Offering(db.Model):
-    """A modality a clinic offers, with its price per session in whole dollars."""
+class Offering(_columns("OfferingColumns", OFFERING_FIELDS), db.Model):
+    """A modality a clinic offers (the columns of `OFFERING_FIELDS`: prices in whole
+    dollars)."""
 
     __tablename__ = "offering"
     __table_args__ = (
@@ -187,12 +191,6 @@ class Offering(db.Model):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
     modality_id: Mapped[int] = mapped_column(ForeignKey("modality.id"))
-    price_min: Mapped[int | None] = mapped_column(Integer)
-    price_max: Mapped[int | None] = mapped_column(Integer)
-    series_price: Mapped[int | None] = mapped_column(Integer)
-    series_sessions: Mapped[int | None] = mapped_column(Integer)
-    insurance_accepted: Mapped[bool] = mapped_column(Boolean, default=False)
-    notes: Mapped[str] = mapped_column(String(500), default="")
     sort_key: Mapped[int] = mapped_column(Integer, default=0)
 
     clinic: Mapped[Clinic] = relationship(back_populates="offerings")
