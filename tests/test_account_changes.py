@@ -1,4 +1,4 @@
-"""Staff changes to accounts (`account.services.update_account`), below the admin form.
+"""Staff changes to accounts (`account.staff_edits.update_account`), below the admin form.
 
 On SQLite and PostgreSQL (`site`, from tests/test_admin.py): who may change what,
 the audit events each change writes, and that a refusal writes nothing.
@@ -9,7 +9,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from directory.account.services import AccountError, EmailTaken, update_account
+from directory.account.services import AccountError, EmailTaken
+from directory.account.staff_edits import update_account
 from directory.extensions import db
 from directory.models import AuditEvent, User
 

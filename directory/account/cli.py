@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from flask.cli import AppGroup
 
 from ..models.accounts import ROLES, STAFF_ROLES
-from . import services
+from . import services, staff_edits
 
 users_cli = AppGroup("users", help="Create accounts and change roles.")
 
@@ -53,7 +53,7 @@ def create(email: str, role: str, password: str) -> None:
 def set_role(email: str, role: str) -> None:
     """Change an account's role (staff roles also mark the address verified)."""
     try:
-        user = services.set_role(email, role)
+        user = staff_edits.set_role(email, role)
     except services.AccountError as exc:
         raise click.ClickException(exc.message) from exc
     click.echo(f"{user.email} is now {user.role}.")

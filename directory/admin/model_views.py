@@ -4,7 +4,7 @@ The views are declarative: columns, filters, forms, access. Each save is one
 service call (`create_model` / `update_model`, Flask-Admin's documented hooks),
 and the service checks the rules, writes the audit event, queues the search work
 and commits: `listings.staff_edits` for listings, `listings.vocabulary` for the
-vocabularies, `account.services` for accounts. A refusal is flashed and the form
+vocabularies, `account.staff_edits` for accounts. A refusal is flashed and the form
 shown again with every value kept. Nothing is deleted: listings are suspended,
 accounts deactivated, vocabulary entries renamed.
 """
@@ -31,7 +31,8 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import or_
 
-from ..account.services import ACCOUNT_FIELDS, AccountError, update_account
+from ..account.services import AccountError
+from ..account.staff_edits import ACCOUNT_FIELDS, update_account
 from ..database import DatabaseBusy
 from ..extensions import db
 from ..forms import BUSY_MESSAGE
@@ -243,7 +244,7 @@ class PaymentOptionAdmin(VocabularyAdmin):
 # -- users ----------------------------------------------------------------------------------
 class UserAdmin(StaffOnly, DirectoryModelView):
     """Accounts. Editors see and change clinic accounts only; admins manage everyone
-    (the rules, which the service checks again: `account.services.update_account`)."""
+    (the rules, which the service checks again: `account.staff_edits.update_account`)."""
 
     can_create = False  # accounts are made by sign-up or `flask users create`
     can_view_details = False

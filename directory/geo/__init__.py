@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 from .distance import bounding_box, miles_between
-from .gazetteer import (
-    US_STATES,
-    AmbiguousPlace,
-    OfflineGeocoder,
-    Place,
-    PlaceError,
-    UnknownPlace,
-    get_gazetteer,
-)
+from .gazetteer import get_gazetteer
+from .geocoder import OfflineGeocoder
+from .places import US_STATES, AmbiguousPlace, Place, PlaceError, UnknownPlace
 
 __all__ = [
     "US_STATES",

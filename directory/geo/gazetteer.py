@@ -1,65 +1,46 @@
 """An offline US gazetteer: turns what people type into `where` into a point on the map.
 
 Everything comes from the `zipcodes` package, so search never waits on (or leaks queries
-to) a geocoding service. Its 42k rows are read once into compact records and small indexes.
+to) a geocoding service. Its 42k rows are read once into compact records and small indexes
+(`city_tables`, `nearest`); this module holds the built gazetteer, the process-wide one,
+and `resolve`, which reads free text (folded by `place_text`) as a ZIP, a point or a city.
 """
 
 from __future__ import annotations
 
 import difflib
 import gc
-import math
 import re
 import threading
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Any, NamedTuple
+from typing import Any
 
 import zipcodes
-from geopy.adapters import BaseSyncAdapter
-from geopy.exc import GeocoderServiceError
-from geopy.geocoders.base import Geocoder
-from geopy.location import Location
-from geopy.point import Point
 
+from .city_tables import City, CityGroups, NameBook, coordinates, size_order
 from .distance import miles_between
-
-US_STATES: dict[str, str] = {
-    "AL": "Alabama", "AK": "Alaska", "AZ": "Arizona", "AR": "Arkansas", "CA": "California",
-    "CO": "Colorado", "CT": "Connecticut", "DE": "Delaware", "DC": "District of Columbia",
-    "FL": "Florida", "GA": "Georgia", "HI": "Hawaii", "ID": "Idaho", "IL": "Illinois",
-    "IN": "Indiana", "IA": "Iowa", "KS": "Kansas", "KY": "Kentucky", "LA": "Louisiana",
-    "ME": "Maine", "MD": "Maryland", "MA": "Massachusetts", "MI": "Michigan",
-    "MN": "Minnesota", "MS": "Mississippi", "MO": "Missouri", "MT": "Montana",
-    "NE": "Nebraska", "NV": "Nevada", "NH": "New Hampshire", "NJ": "New Jersey",
-    "NM": "New Mexico", "NY": "New York", "NC": "North Carolina", "ND": "North Dakota",
-    "OH": "Ohio", "OK": "Oklahoma", "OR": "Oregon", "PA": "Pennsylvania",
-    "RI": "Rhode Island", "SC": "South Carolina", "SD": "South Dakota", "TN": "Tennessee",
-    "TX": "Texas", "UT": "Utah", "VT": "Vermont", "VA": "Virginia", "WA": "Washington",
-    "WV": "West Virginia", "WI": "Wisconsin", "WY": "Wyoming",
-    "AS": "American Samoa", "GU": "Guam", "MP": "Northern Mariana Islands",
-    "PR": "Puerto Rico", "VI": "U.S. Virgin Islands",
-}  # fmt: skip
+from .nearest import NearestIndex
+from .place_text import STATE_KEYS, STATE_NAMES, city_key, fold, squash, state_code, strip_country
+from .places import (
+    MAX_SUGGESTIONS,
+    US_STATES,
+    AmbiguousPlace,
+    Place,
+    PlaceError,
+    UnknownPlace,
+    ZipRecord,
+)
 
 # In the data but not covered: military mail (AA/AE/AP) and the freely associated states.
 OTHER_USPS_STATES = ("AA", "AE", "AP", "FM", "MH", "PW")
 
 MAX_INPUT_CHARS = 200
-MAX_SUGGESTIONS = 8
 POINT_STATE_MILES = 50.0
 EMPTY_MESSAGE = "Enter a ZIP code, a city and state, or latitude,longitude."
 
-# Applied to city words only: "MT" after a city is Montana, "Mt" before one is Mount.
-_CITY_ABBREVIATIONS = {
-    "st": "saint", "ste": "sainte", "ft": "fort", "mt": "mount", "pt": "point",
-    "n": "north", "s": "south", "e": "east", "w": "west",
-}  # fmt: skip
-_COUNTRY_TAILS = (
-    ("united", "states", "of", "america"), ("united", "states"), ("usa",), ("us",), ("america",),
-)  # fmt: skip
 _LONGEST_STATE_WORDS = 3
 
 _ZIP_RE = re.compile(r"(\d{5})(?:\s*-\s*\d{4}|\s?\d{4})?", re.ASCII)
@@ -67,101 +48,6 @@ _ZIP_LABEL_RE = re.compile(r"(\d{5})(?:-\d{4})?\s*\(", re.ASCII)  # "78701 (Aust
 _ZIP_TAIL_RE = re.compile(r"(?<![\d.+-])(\d{5})(?:-\d{4})?$", re.ASCII)  # "Austin, TX 78701"
 _NUMBER = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)"
 _LATLNG_RE = re.compile(rf"({_NUMBER})\s*(?:,|\s)\s*({_NUMBER})", re.ASCII)
-_DOTTED_INITIALS_RE = re.compile(r"\b[a-z](?:\.[a-z])+\b\.?")
-_NON_ALNUM_RE = re.compile(r"[\W_]+")
-_WORD_START_RE = re.compile(r"(?:^|(?<=[\s-]))[a-z]")
-
-
-class ZipRecord(NamedTuple):
-    """One active, located ZIP: the unit the demo generator and nearest-ZIP search share."""
-
-    zip_code: str
-    zip_type: str
-    city: str
-    state: str
-    lat: float
-    lng: float
-
-
-@dataclass(frozen=True)
-class Place:
-    """A resolved `where`: what to show (`label`, re-resolvable) and where to measure from."""
-
-    label: str
-    lat: float
-    lng: float
-    state: str | None
-    kind: str
-    postal_code: str | None = None
-    city: str | None = None
-
-
-class PlaceError(ValueError):
-    """`where` could not be turned into one place; `suggestions` are labels to offer instead."""
-
-    def __init__(self, message: str, suggestions: Iterable[str] = ()) -> None:
-        super().__init__(message)
-        self.message = message
-        self.suggestions: list[str] = list(dict.fromkeys(suggestions))[:MAX_SUGGESTIONS]
-
-
-class UnknownPlace(PlaceError):
-    """Nothing matched (or the input is not a place at all)."""
-
-
-class AmbiguousPlace(PlaceError):
-    """Several places matched; `candidates` holds all of them, biggest first."""
-
-    def __init__(self, message: str, candidates: Sequence[Place] = ()) -> None:
-        super().__init__(message, [place.label for place in candidates])
-        self.candidates: list[Place] = list(candidates)
-
-
-@dataclass(slots=True)
-class _City:
-    name: str
-    state: str
-    key: str
-    lat: float
-    lng: float
-    zip_count: int
-    has_standard: bool
-    is_alias: bool
-
-    @property
-    def label(self) -> str:
-        return f"{self.name}, {self.state}"
-
-
-# -- text normalisation --------------------------------------------------------------------
-
-
-def _fold(text: str) -> str:
-    """Lower-case ASCII-ish words: accents, punctuation and spacing stop mattering."""
-    if not text.isascii():
-        text = unicodedata.normalize("NFKD", text)
-        text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _DOTTED_INITIALS_RE.sub(_undot, text.casefold())  # "D.C." -> "dc"
-    return _NON_ALNUM_RE.sub(" ", text.replace("&", " and ")).strip()
-
-
-def _undot(match: re.Match[str]) -> str:
-    return match.group().replace(".", "")
-
-
-def _city_key(words: Iterable[str]) -> str:
-    """Index key for a city: "St. Louis", "Saint Louis" and "st louis" all agree."""
-    return " ".join(_CITY_ABBREVIATIONS.get(word, word) for word in words)
-
-
-def _squash(key: str) -> str:
-    """Second-chance key: "Mc Allen" / "McAllen", "Winston Salem" / "Winstonsalem"."""
-    return key.replace(" ", "")
-
-
-def _tidy_name(name: str) -> str:
-    """Display fix for the data's "Winston-salem": capitalise after hyphens and spaces."""
-    return _WORD_START_RE.sub(lambda m: m.group().upper(), name.strip())
 
 
 def _shown(words: Sequence[str]) -> str:
@@ -175,155 +61,6 @@ def _format_coordinate(value: float) -> str:
     return "0" if text in ("-0", "") else text
 
 
-_STATE_KEYS: dict[str, str] = {
-    **{code.lower(): code for code in US_STATES},
-    **{_fold(name): code for code, name in US_STATES.items()},
-    "virgin islands": "VI",
-}
-
-
-_STATE_NAMES = [key for key in _STATE_KEYS if len(key) > 2]
-
-
-def _state_code(text: str) -> str | None:
-    """A state or territory from its code or name, in any case."""
-    return _STATE_KEYS.get(_fold(text))
-
-
-def _strip_country(chunks: list[list[str]]) -> list[list[str]]:
-    """Drop a trailing ", USA" / "United States": people paste whole addresses."""
-    chunks = [list(chunk) for chunk in chunks if chunk]
-    while chunks:
-        last = chunks[-1]
-        tail = next((t for t in _COUNTRY_TAILS if tuple(last[-len(t) :]) == t), None)
-        if tail is None or (len(chunks) == 1 and len(last) == len(tail)):
-            break
-        del last[-len(tail) :]
-        if not last:
-            chunks.pop()
-    return chunks
-
-
-# -- building ------------------------------------------------------------------------------
-
-
-def _coordinates(row: Mapping[str, Any]) -> tuple[float, float] | None:
-    """(lat, lng), or None when the data has none (it uses 0,0 for "unknown")."""
-    try:
-        lat, lng = float(row["lat"]), float(row["long"])
-    except (TypeError, ValueError):
-        return None
-    if (lat == 0 and lng == 0) or not (-90 <= lat <= 90 and -180 <= lng <= 180):
-        return None
-    return lat, lng
-
-
-class _NameBook:
-    """(index key, display name) per raw city spelling: 55k lookups, 29k distinct names."""
-
-    def __init__(self) -> None:
-        self._entries: dict[str, tuple[str, str]] = {}
-
-    def get(self, name: str) -> tuple[str, str]:
-        entry = self._entries.get(name)
-        if entry is None:
-            entry = self._entries[name] = (_city_key(_fold(name).split()), _tidy_name(name))
-        return entry
-
-
-class _CityGroups:
-    """ZIPs grouped by (city key, state), with a tally of the spellings seen, while building."""
-
-    def __init__(self) -> None:
-        self.zips: dict[tuple[str, str], list[ZipRecord]] = {}
-        self.names: dict[tuple[str, str], dict[str, int]] = {}
-
-    def add(self, key: str, display: str, record: ZipRecord) -> None:
-        if not key:
-            return
-        group = (key, record.state)
-        if (zips := self.zips.get(group)) is None:
-            self.zips[group], self.names[group] = [record], {display: 1}
-        else:
-            zips.append(record)
-            names = self.names[group]
-            names[display] = names.get(display, 0) + 1
-
-    def cities(self, alias: bool, skip: Mapping[tuple[str, str], object]) -> list[_City]:
-        """One city per group, at the mean of its STANDARD ZIPs (any ZIPs as a fallback)."""
-        cities = []
-        for (key, state), zips in self.zips.items():
-            if (key, state) in skip:
-                continue
-            names = self.names[key, state]
-            standard = [z for z in zips if z.zip_type == "STANDARD"]
-            located = standard or zips
-            lat = sum(z.lat for z in located) / len(located)
-            lng = sum(z.lng for z in located) / len(located)
-            name = max(names, key=names.__getitem__)
-            cities.append(_City(name, state, key, lat, lng, len(zips), bool(standard), alias))
-        return cities
-
-
-def _size_order(city: _City) -> tuple[int, bool, str]:
-    """Biggest first (by ZIP count), real names before aliases, then by state."""
-    return -city.zip_count, city.is_alias, city.state
-
-
-# -- nearest ZIP -----------------------------------------------------------------------------
-
-
-def _angle(lat1: float, lng1: float, cos1: float, lat2: float, lng2: float, cos2: float) -> float:
-    """Central angle (radians) between two points on a sphere; inputs in radians."""
-    h = math.sin((lat2 - lat1) / 2) ** 2 + cos1 * cos2 * math.sin((lng2 - lng1) / 2) ** 2
-    return 2 * math.asin(min(1.0, math.sqrt(h)))
-
-
-class _NearestIndex:
-    """ZIPs bucketed in 1-degree cells; each cell knows its centre and radius.
-
-    A query ranks cells by (distance to centre - radius), a true lower bound, and stops
-    once that bound exceeds the best ZIP so far: exact on the sphere, and ~1 ms.
-    """
-
-    CELL_DEGREES = 1.0
-
-    def __init__(self, records: Sequence[ZipRecord]) -> None:
-        self._points = [
-            (math.radians(r.lat), math.radians(r.lng), math.cos(math.radians(r.lat)))
-            for r in records
-        ]
-        buckets: dict[tuple[int, int], list[int]] = defaultdict(list)
-        for i, r in enumerate(records):
-            cell = (math.floor(r.lat / self.CELL_DEGREES), math.floor(r.lng / self.CELL_DEGREES))
-            buckets[cell].append(i)
-        self._cells = [self._cell(members) for members in buckets.values()]
-
-    def _cell(self, members: list[int]) -> tuple[float, float, float, float, tuple[int, ...]]:
-        lat = sum(self._points[i][0] for i in members) / len(members)
-        lng = sum(self._points[i][1] for i in members) / len(members)
-        cos = math.cos(lat)
-        radius = max(_angle(lat, lng, cos, *self._points[i]) for i in members)
-        return lat, lng, cos, radius, tuple(members)
-
-    def nearest(self, lat: float, lng: float) -> int:
-        """Index of the record nearest to (lat, lng) in degrees."""
-        q = (math.radians(lat), math.radians(lng), math.cos(math.radians(lat)))
-        bounds = sorted(
-            (_angle(*q, c_lat, c_lng, c_cos) - radius, n)
-            for n, (c_lat, c_lng, c_cos, radius, _) in enumerate(self._cells)
-        )
-        best, best_index = math.inf, -1
-        for bound, n in bounds:
-            if bound > best:
-                break
-            for i in self._cells[n][4]:
-                angle = _angle(*q, *self._points[i])
-                if angle < best:
-                    best, best_index = angle, i
-        return best_index
-
-
 # -- the gazetteer ---------------------------------------------------------------------------
 
 
@@ -333,7 +70,7 @@ class Gazetteer:
     def __init__(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Index `rows` shaped like `zipcodes.list_all()`: only active, located ZIPs resolve."""
         self._unusable: dict[str, tuple[str, str, str]] = {}  # zip -> (why, city, state)
-        book, primary, alias = _NameBook(), _CityGroups(), _CityGroups()
+        book, primary, alias = NameBook(), CityGroups(), CityGroups()
         records: list[ZipRecord] = []
         for row in rows:
             if record := self._take_row(row, book):
@@ -346,10 +83,10 @@ class Gazetteer:
         # Primary names first: an alias never shadows a real city of the same name.
         self._index_cities(primary.cities(False, {}) + alias.cities(True, primary.zips))
 
-    def _take_row(self, row: Mapping[str, Any], book: _NameBook) -> ZipRecord | None:
+    def _take_row(self, row: Mapping[str, Any], book: NameBook) -> ZipRecord | None:
         """The row as a record if it can resolve; otherwise remember why, for the message."""
         code, state, city = row["zip_code"], row["state"], book.get(row["city"])[1]
-        point = _coordinates(row)
+        point = coordinates(row)
         if state not in US_STATES:
             why = "outside"
         elif not row["active"]:
@@ -361,17 +98,17 @@ class Gazetteer:
         self._unusable[code] = (why, city, state)
         return None
 
-    def _index_cities(self, cities: list[_City]) -> None:
+    def _index_cities(self, cities: list[City]) -> None:
         self._cities = {(c.key, c.state): c for c in cities}
-        by_key: dict[str, list[_City]] = defaultdict(list)
+        by_key: dict[str, list[City]] = defaultdict(list)
         for c in cities:
             by_key[c.key].append(c)
-        by_squashed: dict[str, list[_City]] = defaultdict(list)
+        by_squashed: dict[str, list[City]] = defaultdict(list)
         for key, group in by_key.items():
-            by_squashed[_squash(key)].extend(group)
+            by_squashed[squash(key)].extend(group)
         for group in (*by_key.values(), *by_squashed.values()):
             if len(group) > 1:
-                group.sort(key=_size_order)
+                group.sort(key=size_order)
         self._by_key, self._by_squashed = dict(by_key), dict(by_squashed)
 
     @cached_property
@@ -383,18 +120,18 @@ class Gazetteer:
         return keys
 
     @cached_property
-    def _nearest(self) -> _NearestIndex:
+    def _nearest(self) -> NearestIndex:
         """Built on the first lat,lng query: most searches never need it."""
-        return _NearestIndex(self._records)
+        return NearestIndex(self._records)
 
     @cached_property
     def _longest_key(self) -> int:
         return max(map(len, self._by_key), default=0)
 
     @cached_property
-    def _primary_by_state(self) -> dict[str, list[_City]]:
+    def _primary_by_state(self) -> dict[str, list[City]]:
         """Real (non-alias) city names per state, alphabetical: for browse pages."""
-        by_state: dict[str, list[_City]] = defaultdict(list)
+        by_state: dict[str, list[City]] = defaultdict(list)
         for c in sorted(self._cities.values(), key=lambda c: (c.name.casefold(), c.name)):
             if not c.is_alias:
                 by_state[c.state].append(c)
@@ -425,7 +162,7 @@ class Gazetteer:
 
     def cities(self, state: str) -> list[tuple[str, int]]:
         """(city name, ZIP count) for a state's primary city names, alphabetical."""
-        code = _state_code(state)
+        code = state_code(state)
         return [(c.name, c.zip_count) for c in self._primary_by_state.get(code or "", [])]
 
     def zip_place(self, code: str) -> Place | None:
@@ -436,8 +173,8 @@ class Gazetteer:
 
     def city_place(self, city: str, state: str) -> Place | None:
         """The Place for a city in a state (code or name), or None."""
-        code = _state_code(state)
-        found = self._city_in_state(_fold(city).split(), code) if code else None
+        code = state_code(state)
+        found = self._city_in_state(fold(city).split(), code) if code else None
         return _city_place(found) if found else None
 
     def nearest_zip(self, lat: float, lng: float) -> tuple[str, str, float]:
@@ -456,7 +193,7 @@ class Gazetteer:
         if len(text) > MAX_INPUT_CHARS:
             raise UnknownPlace(f"That is too long for a place. {EMPTY_MESSAGE}")
         raw = " ".join(unicodedata.normalize("NFKC", text).split()).strip(" .,;")
-        if not _fold(raw):
+        if not fold(raw):
             raise UnknownPlace(EMPTY_MESSAGE)
         if match := _ZIP_RE.fullmatch(raw):
             return self._resolve_zip(match.group(1))
@@ -474,7 +211,7 @@ class Gazetteer:
         if code not in self._unusable:
             raise UnknownPlace(f"There is no ZIP code {code}. Check the number, or enter a city.")
         why, city, state = self._unusable[code]
-        found = self._city_in_state(_fold(city).split(), state) if state in US_STATES else None
+        found = self._city_in_state(fold(city).split(), state) if state in US_STATES else None
         suggestions = [found.label] if found else []
         if why == "outside":
             message = f"ZIP code {code} ({state}) is outside the areas this directory covers."
@@ -491,7 +228,7 @@ class Gazetteer:
         except UnknownPlace as exc:
             rest = (raw[: match.start()] + " " + raw[match.end() :]).strip(" ()")
             try:
-                extra = [self._resolve_name(rest).label] if _fold(rest) else []
+                extra = [self._resolve_name(rest).label] if fold(rest) else []
             except PlaceError:
                 extra = []
             raise UnknownPlace(exc.message, [*exc.suggestions, *extra]) from None
@@ -507,13 +244,13 @@ class Gazetteer:
         return Place(label, lat, lng, state if miles <= POINT_STATE_MILES else None, "point")
 
     def _resolve_name(self, raw: str) -> Place:
-        chunks = _strip_country([_fold(chunk).split() for chunk in raw.split(",")])
+        chunks = strip_country([fold(chunk).split() for chunk in raw.split(",")])
         if not chunks:
             raise UnknownPlace(EMPTY_MESSAGE)
         words = [word for chunk in chunks for word in chunk]
         if len(chunks) < 2:
             return self._resolve_words(words)
-        if code := _STATE_KEYS.get(" ".join(chunks[-1])):
+        if code := STATE_KEYS.get(" ".join(chunks[-1])):
             return self._resolve_in_state(chunks[-2], code)
         try:
             return self._resolve_words(words)
@@ -522,10 +259,10 @@ class Gazetteer:
 
     def _misspelt_state(self, city: list[str], state: list[str]) -> UnknownPlace | None:
         """For "Austin, Texass": the part after the comma is nearly, but not quite, a state."""
-        guesses = difflib.get_close_matches(" ".join(state), _STATE_NAMES, n=1, cutoff=0.75)
+        guesses = difflib.get_close_matches(" ".join(state), STATE_NAMES, n=1, cutoff=0.75)
         if not guesses:
             return None
-        code = _STATE_KEYS[guesses[0]]
+        code = STATE_KEYS[guesses[0]]
         found = self._city_in_state(city, code)
         return UnknownPlace(
             f"'{_shown(state)}' is not a US state or territory. Did you mean {US_STATES[code]}?",
@@ -541,27 +278,27 @@ class Gazetteer:
         """No comma to go by: try a trailing state name ("new york new york"), then a bare city."""
         tried: list[tuple[list[str], str]] = []
         for size in range(min(_LONGEST_STATE_WORDS, len(words) - 1), 0, -1):
-            if code := _STATE_KEYS.get(" ".join(words[-size:])):
+            if code := STATE_KEYS.get(" ".join(words[-size:])):
                 if found := self._city_in_state(words[:-size], code):
                     return _city_place(found)
                 tried.append((words[:-size], code))
         if candidates := self._cities_named(words):
             return self._pick(candidates, words)
-        if code := _STATE_KEYS.get(" ".join(words)):
+        if code := STATE_KEYS.get(" ".join(words)):
             towns = [c for c in self._primary_by_state[code] if c.has_standard]
             raise UnknownPlace(
                 f"Enter a city or ZIP code in {US_STATES[code]}, not just the state.",
-                [c.label for c in sorted(towns, key=_size_order)],
+                [c.label for c in sorted(towns, key=size_order)],
             )
         if tried:
             raise self._unknown_in_state(*tried[0])
         raise UnknownPlace(
             f"No place called '{_shown(words)}' was found. Add the state, as in 'Austin, TX', "
             "or enter a ZIP code.",
-            self._close_cities(_city_key(words), list(self._by_key), None),
+            self._close_cities(city_key(words), list(self._by_key), None),
         )
 
-    def _pick(self, candidates: list[_City], words: Sequence[str]) -> Place:
+    def _pick(self, candidates: list[City], words: Sequence[str]) -> Place:
         if len(candidates) == 1:
             return _city_place(candidates[0])
         places = [_city_place(c) for c in candidates]
@@ -570,21 +307,21 @@ class Gazetteer:
             places,
         )
 
-    def _city_in_state(self, words: Sequence[str], state: str) -> _City | None:
-        key = _city_key(words)
+    def _city_in_state(self, words: Sequence[str], state: str) -> City | None:
+        key = city_key(words)
         if not key:
             return None
         if found := self._cities.get((key, state)):
             return found
-        return next((c for c in self._by_squashed.get(_squash(key), ()) if c.state == state), None)
+        return next((c for c in self._by_squashed.get(squash(key), ()) if c.state == state), None)
 
-    def _cities_named(self, words: Sequence[str]) -> list[_City]:
-        key = _city_key(words)
-        return list(self._by_key.get(key) or self._by_squashed.get(_squash(key)) or ())
+    def _cities_named(self, words: Sequence[str]) -> list[City]:
+        key = city_key(words)
+        return list(self._by_key.get(key) or self._by_squashed.get(squash(key)) or ())
 
     def _unknown_in_state(self, words: Sequence[str], code: str) -> UnknownPlace:
         """Wrong state for a real city, or a misspelling: offer the likeliest fixes."""
-        key = _city_key(words)
+        key = city_key(words)
         if not key:
             return UnknownPlace("Enter a city before the state, as in 'Austin, TX'.")
         elsewhere = [c.label for c in self._cities_named(words)[:3]]
@@ -607,7 +344,7 @@ class Gazetteer:
         return [label for *_, label in sorted(scored)[:MAX_SUGGESTIONS]]
 
 
-def _city_place(city: _City) -> Place:
+def _city_place(city: City) -> Place:
     return Place(city.label, city.lat, city.lng, city.state, "city", None, city.name)
 
 
@@ -628,63 +365,3 @@ def get_gazetteer() -> Gazetteer:
             if _instance is None:
                 _instance = Gazetteer.from_zipcodes()
     return _instance
-
-
-# -- geopy adapter ---------------------------------------------------------------------------
-
-
-class _NoNetworkAdapter(BaseSyncAdapter):
-    """Refuses every request: the offline geocoder has no reason to make one."""
-
-    def get_json(self, url: str, *, timeout: float | None, headers: dict[str, str]) -> Any:
-        raise GeocoderServiceError("OfflineGeocoder never uses the network.")
-
-    def get_text(self, url: str, *, timeout: float | None, headers: dict[str, str]) -> str:
-        raise GeocoderServiceError("OfflineGeocoder never uses the network.")
-
-
-def _location(place: Place, **extra: Any) -> Location:
-    return Location(place.label, (place.lat, place.lng), {**asdict(place), **extra})
-
-
-class OfflineGeocoder(Geocoder):
-    """The gazetteer behind geopy's Geocoder interface, for code written against geopy.
-
-    Ambiguous queries ("Springfield") yield the biggest candidate when `exactly_one` is
-    true, and every candidate, biggest first, otherwise. Unknown queries yield None.
-    """
-
-    def __init__(
-        self, gazetteer: Gazetteer | None = None, *, user_agent: str = "ketamine-directory"
-    ) -> None:
-        super().__init__(scheme="https", user_agent=user_agent, adapter_factory=_NoNetworkAdapter)
-        self._gazetteer = gazetteer
-
-    @property
-    def gazetteer(self) -> Gazetteer:
-        return self._gazetteer or get_gazetteer()
-
-    def geocode(
-        self, query: str, *, exactly_one: bool = True, timeout: float | None = None
-    ) -> Location | list[Location] | None:
-        """Locations for `query`; `timeout` is accepted for geopy compatibility and unused."""
-        try:
-            places = [self.gazetteer.resolve(query)]
-        except AmbiguousPlace as exc:
-            places = exc.candidates
-        except PlaceError:
-            return None
-        locations = [_location(place) for place in places]
-        return locations[0] if exactly_one else locations
-
-    def reverse(
-        self, query: Any, *, exactly_one: bool = True, timeout: float | None = None
-    ) -> Location | list[Location] | None:
-        """The nearest ZIP to a point ("lat, lng", a (lat, lng) pair or a geopy Point)."""
-        point = Point(query)
-        code, _, miles = self.gazetteer.nearest_zip(point.latitude, point.longitude)
-        place = self.gazetteer.zip_place(code)
-        if place is None:
-            return None
-        location = _location(place, miles=miles)
-        return location if exactly_one else [location]
