@@ -95,7 +95,8 @@ def _publish_real_listing(records: list[dict]) -> None:
     """One non-demo listing in Austin, through the same services a clinic and an
     editor use (submit, approve), so its page is what a real listing's page is."""
     from directory.account.services import create_user
-    from directory.listings.moderation import approve, submit_new
+    from directory.listings.decisions import approve
+    from directory.listings.submissions import submit_new
 
     austin = next(r for r in records if r.get("city") == "Austin" and r.get("state") == "TX")
     record = {k: v for k, v in austin.items() if k not in ("slug", "status", "is_demo")}

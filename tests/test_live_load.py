@@ -27,7 +27,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from directory.extensions import db
-from directory.listings import moderation
+from directory.listings import decisions, submissions
 from directory.listings.demo import load_demo
 from directory.listings.records import clinic_record
 from directory.models import Clinic, Condition, Revision, User
@@ -130,7 +130,7 @@ def _prepare(app: Flask, demo_records: list[dict]) -> tuple[int, int, list[int]]
             )
             clinic = db.session.get(Clinic, clinic.id)
             record = {**clinic_record(clinic), "name": f"Loadstar Clinic {number}"}
-            revisions.append(moderation.submit_edit(owner, clinic, record).id)
+            revisions.append(submissions.submit_edit(owner, clinic, record).id)
     return editor, admin, revisions
 
 
@@ -145,7 +145,7 @@ def _write_while_loaded(app: Flask, editor_id: int, admin_id: int, revisions, st
                     break
                 time.sleep(pause)
                 editor = db.session.get(User, editor_id)
-                moderation.approve(editor, db.session.get(Revision, revision_id))
+                decisions.approve(editor, db.session.get(Revision, revision_id))
                 db.session.remove()
                 if number == len(revisions) // 2:
                     condition = db.session.scalars(

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from directory.admin.clinic_views import BASE_REFUSED
 from directory.extensions import db
-from directory.listings import edit_base, moderation
+from directory.listings import edit_base, record_writes
 from directory.listings.records import (
     changed_keys,
     clinic_record,
@@ -61,7 +61,7 @@ def publish(at: Site, changes: dict) -> None:
         editor_user = db.session.get(User, at.editor)
         if db.session.get(User, at.clinic_user).trusted:
             clinic = db.session.get(Clinic, at.a)
-            moderation.revert_to(editor_user, clinic, clinic_record(clinic) | changes, "fix")
+            record_writes.revert_to(editor_user, clinic, clinic_record(clinic) | changes, "fix")
             return
     owner, editor = client_for(at.app, at.clinic_user), client_for(at.app, at.editor)
     url = edit_url(at)

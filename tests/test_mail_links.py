@@ -23,7 +23,7 @@ from sqlalchemy import select
 from directory import create_app
 from directory.config import PROJECT_ROOT, load_config
 from directory.extensions import db
-from directory.listings import moderation
+from directory.listings import decisions
 from directory.mail import external_url, outbox_messages
 from directory.models import Revision, User
 from tests.conftest import ENGINES, make_app
@@ -105,7 +105,7 @@ def test_decision_mails_outside_a_request_link_to_the_site(site):
     with site.app.app_context():
         revision = db.session.scalars(select(Revision).order_by(Revision.id.desc())).first()
         editor = db.session.get(User, site.editor)
-        moderation.reject(editor, revision, "Opening hours need a source.")
+        decisions.reject(editor, revision, "Opening hours need a source.")
     assert _links(site.app) == [f"{SITE}/admin/"]
 
 

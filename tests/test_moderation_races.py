@@ -23,8 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from directory.extensions import db
-from directory.listings import moderation
-from directory.listings.moderation import AlreadyDecided, ModerationError
+from directory.listings import decisions, submissions
+from directory.listings.errors import AlreadyDecided, ModerationError
 from directory.listings.records import clinic_record
 from directory.mail import outbox_messages
 from directory.models import AuditEvent, Clinic, Ownership, Revision, User
@@ -160,17 +160,17 @@ def make_revision(at: Site, kind: str) -> int:
         owner = db.session.get(User, at.clinic_user)
         clinic = db.session.get(Clinic, at.a)
         if kind == "edit":
-            revision = moderation.submit_edit(
+            revision = submissions.submit_edit(
                 owner, clinic, with_iv_price(clinic_record(clinic), 480, 520)
             )
         elif kind == "new":
             record = {**clinic_record(clinic), "name": "Brand New Ketamine Clinic"}
-            revision = moderation.submit_new(owner, record)
+            revision = submissions.submit_new(owner, record)
         elif kind == "claim":
             claimant = db.session.get(User, at.other_user)
-            revision = moderation.request_claim(claimant, clinic, "dr@x.example", "I run it.")
+            revision = submissions.request_claim(claimant, clinic, "dr@x.example", "I run it.")
         else:
-            revision = moderation.report_problem(clinic, "The phone number is out of date.")
+            revision = submissions.report_problem(clinic, "The phone number is out of date.")
         return revision.id
 
 
@@ -180,8 +180,8 @@ def decision(revision_id: int, editor_id: int, action: str) -> Callable[[], Call
         revision = db.session.get(Revision, revision_id)
         lock = revision.lock_version
         if action == "approve":
-            return lambda: moderation.approve(editor, revision, lock)
-        return lambda: moderation.reject(editor, revision, "Not plausible.", lock)
+            return lambda: decisions.approve(editor, revision, lock)
+        return lambda: decisions.reject(editor, revision, "Not plausible.", lock)
 
     return prepare
 
@@ -255,8 +255,8 @@ def test_two_edits_of_one_listing_approved_at_once_both_apply(site):
         owner = db.session.get(User, site.clinic_user)
         clinic = db.session.get(Clinic, site.a)
         live = clinic_record(clinic)
-        phone = moderation.submit_edit(owner, clinic, {**live, "phone": "(907) 555-0199"}).id
-        hours = moderation.submit_edit(owner, clinic, {**live, "hours": "Mon-Sat 8-18"}).id
+        phone = submissions.submit_edit(owner, clinic, {**live, "phone": "(907) 555-0199"}).id
+        hours = submissions.submit_edit(owner, clinic, {**live, "hours": "Mon-Sat 8-18"}).id
     gate = Gate(site.app, "clinic", site.a)
     outcomes = at_once(
         site.app,
@@ -278,7 +278,7 @@ def test_withdraw_racing_an_approval_ends_in_one_outcome(site):
     def withdraw() -> Callable[[], Any]:
         author = db.session.get(User, site.clinic_user)
         revision = db.session.get(Revision, revision_id)
-        return lambda: moderation.withdraw(author, revision)
+        return lambda: submissions.withdraw(author, revision)
 
     gate = Gate(site.app, "revision", revision_id)
     outcomes = at_once(site.app, [decision(revision_id, site.editor, "approve"), withdraw], gate)
@@ -345,7 +345,7 @@ def test_parallel_claims_by_one_account_make_one_pending_claim(site):
     def claim() -> Callable[[], Any]:
         user = db.session.get(User, claimant)
         clinic = db.session.get(Clinic, site.b)
-        return lambda: moderation.request_claim(user, clinic, "dr@x.example", "I run it.").id
+        return lambda: submissions.request_claim(user, clinic, "dr@x.example", "I run it.").id
 
     gate = Gate(site.app, "clinic", site.b)
     outcomes = at_once(site.app, [claim, claim, claim], gate)

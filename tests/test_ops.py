@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from directory import throttle
 from directory.account.services import create_user
 from directory.extensions import db
-from directory.listings import moderation
+from directory.listings import decisions, submissions
 from directory.listings.demo import load_demo
 from directory.listings.publishing import set_status
 from directory.listings.records import clinic_record
@@ -79,12 +79,12 @@ def source(apps, demo_records) -> Flask:
         clinic = db.session.scalars(
             select(Clinic).where(Clinic.status == "published").order_by(Clinic.id)
         ).first()
-        claim = moderation.request_claim(owner, clinic, "owner@example.com", "I run this clinic.")
-        moderation.approve(editor, claim)
+        claim = submissions.request_claim(owner, clinic, "owner@example.com", "I run this clinic.")
+        decisions.approve(editor, claim)
         record = clinic_record(clinic)
         record["description"] = "Now open on Saturdays. Ask about our integration sessions."
-        moderation.submit_edit(owner, clinic, record, note="Saturday hours")
-        moderation.report_problem(clinic, "The phone number on the page is out of date.")
+        submissions.submit_edit(owner, clinic, record, note="Saturday hours")
+        submissions.report_problem(clinic, "The phone number on the page is out of date.")
         throttle.hit("sign-in:account:someone@example.com")  # not exported
         assert db.session.scalar(select(func.count()).select_from(AuditEvent)) >= 4
     return app
@@ -187,7 +187,7 @@ def test_new_rows_get_fresh_ids_after_import(on_postgres):
         }
         user = create_user("new@example.com", PASSWORD)
         clinic = db.session.scalars(select(Clinic).where(Clinic.status == "published")).first()
-        report = moderation.report_problem(clinic, "Their website link does not open.")
+        report = submissions.report_problem(clinic, "Their website link does not open.")
         assert user.id == top[User] + 1 and report.id == top[Revision] + 1
         newest = db.session.scalar(select(func.max(AuditEvent.id)))
         assert newest == top[AuditEvent] + 1

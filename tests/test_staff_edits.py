@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from directory.extensions import db
 from directory.geo import get_gazetteer
-from directory.listings.moderation import InvalidRecord
+from directory.listings.errors import InvalidRecord
 from directory.listings.staff_edits import ChangedMeanwhile, update_listing
 from directory.models import AuditEvent, Clinic, SearchQueue, User
 from tests.helpers import Site, iv_price_in_search

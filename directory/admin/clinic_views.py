@@ -20,17 +20,16 @@ from ..extensions import db
 from ..listings import edit_base
 from ..listings.access import get_own_revision, get_owned_clinic, owned_clinic_ids
 from ..listings.edit_base import EditBase, InvalidBase
-from ..listings.moderation import (
-    InvalidRecord,
-    ModerationError,
+from ..listings.errors import InvalidRecord, ModerationError
+from ..listings.records import clinic_record, diff_records
+from ..listings.submissions import (
     confirm_accurate,
     reopen_base,
     request_claim,
     submit_edit,
     submit_new,
 )
-from ..listings.moderation import withdraw as withdraw_revision
-from ..listings.records import clinic_record, diff_records
+from ..listings.submissions import withdraw as withdraw_revision
 from ..listings.vocabulary import vocabulary_names
 from ..models import Clinic, Ownership, Revision
 from .access import ClinicMenu

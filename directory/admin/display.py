@@ -12,7 +12,7 @@ from ..listings.records import diff_records, record_value
 from ..models.listing_fields import OFFERING, RECORD_FIELDS
 
 if TYPE_CHECKING:
-    from ..listings.moderation import EditReview
+    from ..listings.review import EditReview
 
 
 @dataclass(frozen=True)

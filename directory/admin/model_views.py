@@ -37,7 +37,8 @@ from ..database import DatabaseBusy
 from ..extensions import db
 from ..forms import BUSY_MESSAGE
 from ..listings import staff_edits, vocabulary
-from ..listings.moderation import InvalidRecord, ModerationError, revert_to
+from ..listings.errors import InvalidRecord, ModerationError
+from ..listings.record_writes import revert_to
 from ..listings.vocabulary import EDITABLE, VocabularyError
 from ..models import AuditEvent, Clinic, User
 from ..models.clinic import STALE_AFTER_DAYS

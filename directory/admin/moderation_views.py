@@ -1,11 +1,12 @@
 """The editors' desk: the admin home, the moderation queue and one revision's review.
 
-Decisions go through `directory.listings.moderation`; this module only parses the
-POST, calls the service and tells the editor what happened. A decision that
-loses a race (the message names who decided, and when), a stale edit or an invalid
-payload comes back as a flash message and a redirect to the revision, never as a
-server error. A stale edit is shown three ways (the listing its form showed, the
-live one, the proposal) with a box per change, so the editor applies field by field.
+Decisions go through `directory.listings.decisions`, what the desk shows comes from
+`listings.review`; this module only parses the POST, calls the service and tells
+the editor what happened. A decision that loses a race (the message names who
+decided, and when), a stale edit or an invalid payload comes back as a flash
+message and a redirect to the revision, never as a server error. A stale edit is
+shown three ways (the listing its form showed, the live one, the proposal) with a
+box per change, so the editor applies field by field.
 """
 
 from __future__ import annotations
@@ -18,16 +19,10 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from ..extensions import db
-from ..listings import moderation as services
-from ..listings.moderation import (
-    InvalidRecord,
-    ModerationError,
-    edit_review,
-    is_stale,
-    pending_counts,
-    queue,
-)
+from ..listings import decisions
+from ..listings.errors import InvalidRecord, ModerationError
 from ..listings.records import LABELS, clinic_record, validate_record
+from ..listings.review import edit_review, is_stale, pending_counts, queue
 from ..listings.vocabulary import vocabulary_names
 from ..models import Ownership, Revision
 from ..models.moderation import REVISION_KINDS
@@ -156,13 +151,13 @@ class ModerationView(StaffOnly, BaseView):
         fields = (form.apply.data or []) if form.choose_fields.data else None
         try:
             if action == "approve":
-                note = services.approve(editor, revision, lock, fields)
+                note = decisions.approve(editor, revision, lock, fields)
                 done = note or APPROVED[revision.kind]
             elif action == "reject":
-                services.reject(editor, revision, reason, lock)
+                decisions.reject(editor, revision, reason, lock)
                 done = "Rejected. The author will read your reason."
             else:
-                services.request_changes(editor, revision, reason, lock)
+                decisions.request_changes(editor, revision, reason, lock)
                 done = "Sent back to the author with your request for changes."
         except InvalidRecord as exc:
             db.session.rollback()

@@ -22,7 +22,7 @@ from ..models import Clinic, User
 from ..models.listing_fields import FIELDS, LABELS, SCALAR_FIELDS, STAFF_FIELDS
 from ..search import sync
 from .audit import changed_values, record_event
-from .moderation import InvalidRecord, ModerationError
+from .errors import InvalidRecord, ModerationError
 from .records import clinic_record, field_error, normalize_values, validate_record
 from .vocabulary import vocabulary_names
 

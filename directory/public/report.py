@@ -15,7 +15,7 @@ from wtforms.validators import Email, Length, Optional, ValidationError
 
 from ..forms import SiteForm
 from ..listings import catalog
-from ..listings.moderation import report_problem
+from ..listings.submissions import report_problem
 from . import bp
 
 REPORTS_PER_HOUR = 5
