@@ -6,10 +6,12 @@ the patient's text reaches PostgreSQL's full-text parser on the postgres backend
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, urlencode
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markupsafe import escape
 
 CONTRACT = [
     "q",
@@ -68,12 +70,19 @@ params = st.lists(
 )
 
 
+# A message names what a person sees ("the distance"), never a parameter.
+PARAMETER_WORDS = re.compile(
+    r"max_price|per_page|\bradius\b|\bmodality\b|'(?:q|where|sort|page|condition|insurer|payment)'"
+)
+
+
 def _check_api(response) -> None:
     assert response.status_code in (200, 400), response.status_code
     data = response.get_json()
     if response.status_code == 400:
         assert data["error"]["field"] in CONTRACT
         assert data["error"]["message"]
+        assert not PARAMETER_WORDS.search(data["error"]["message"]), data["error"]
     else:
         assert isinstance(data["results"], list) and data["total"] >= len(data["results"])
 
@@ -147,7 +156,22 @@ def test_errors_name_the_field(search_client):
         assert response.get_json()["error"]["field"] == field, query
         page = search_client.get(f"/search?{query}")
         assert page.status_code == 400
-        assert field.encode() in page.data
+        assert str(escape(response.get_json()["error"]["message"])) in page.get_data(as_text=True)
+        if field not in ("page", "per_page"):  # the form's own inputs
+            assert f'name="{field}"'.encode() in page.data, query
+
+
+def test_prices_are_read_as_people_write_them(search_client):
+    for typed, dollars in (("$500", 500), ("500.00", 500), ("1,000", 1000), ("$ 1,200.0", 1200)):
+        data = search_client.get(f"/api/v1/search?max_price={quote(typed)}").get_json()
+        assert data["query"]["max_price"] == dollars, typed
+    for typed in ("499.99", "five hundred", "1,00", "-5"):
+        response = search_client.get(f"/api/v1/search?max_price={quote(typed)}")
+        assert response.status_code == 400, typed
+        message = response.get_json()["error"]["message"]
+        assert message == "Maximum price must be a whole number of dollars, like 500.", typed
+        page = search_client.get(f"/search?max_price={quote(typed)}").get_data(as_text=True)
+        assert "Maximum price must be a whole number of dollars, like 500." in page
 
 
 def test_ambiguous_place_suggests_candidates(search_client):

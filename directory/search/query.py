@@ -25,6 +25,37 @@ MAX_PAGE = 1000
 MAX_TEXT = 200
 MAX_PRICE = 100_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# What each parameter is called in a message: people read these, so never the
+# parameter's own name (the API's error carries that as `field`).
+NAMES = {
+    "q": "The search words",
+    "where": "The place",
+    "radius": "The distance",
+    "max_price": "The maximum price",
+    "sort": "The order",
+    "page": "The page number",
+    "per_page": "The number of results per page",
+}
+NUMBER_RULES = {
+    "radius": "The distance must be a whole number of miles from 1 to 500, like 50.",
+    "max_price": "Maximum price must be a whole number of dollars, like 500.",
+    "page": f"The page number must be a whole number from 1 to {MAX_PAGE:,}.",
+    "per_page": f"Results per page must be a whole number from 1 to {MAX_PER_PAGE}.",
+}
+FILTER_NOUNS = {
+    "modality": "treatment",
+    "condition": "condition",
+    "insurer": "insurer",
+    "payment": "payment option",
+}
+SORT_NAMES = {
+    "distance": "nearest first",
+    "relevance": "best match",
+    "price": "lowest price",
+    "recent": "most recently verified",
+}
+# "$1,200", "500.00": a whole number of dollars, as people write prices.
+_AMOUNT = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d{1,9})(?:\.0{1,2})?")
 
 
 class QueryError(ValueError):
@@ -98,23 +129,25 @@ def _single(args: Mapping[str, Any], name: str) -> str:
     getlist = getattr(args, "getlist", None)
     raw = getlist(name) if getlist else ([args[name]] if name in args else [])
     values = [str(v) for v in raw if str(v).strip() != ""]
+    label = NAMES.get(name, "A search setting")
     if len(values) > 1 and len(set(values)) > 1:
-        raise QueryError(name, f"Give '{name}' only once.")
+        raise QueryError(name, f"{label} was given twice, with different values: give it once.")
     value = values[0] if values else ""
     if len(value) > MAX_TEXT:
-        raise QueryError(name, f"'{name}' is too long (at most {MAX_TEXT} characters).")
+        raise QueryError(name, f"{label} is too long (at most {MAX_TEXT} characters).")
     return _CONTROL.sub(" ", value).strip()
 
 
 def _integer(args: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
-    text = _single(args, name).replace(",", "").replace("$", "").strip()
+    """A whole number from `low` to `high`, written as people write one ("$1,200",
+    "500.00"); None when the parameter is absent or blank."""
+    text = _single(args, name)
     if text == "":
         return None
-    if not re.fullmatch(r"\d{1,9}", text):
-        raise QueryError(name, f"'{name}' must be a whole number from {low} to {high}.")
-    value = int(text)
-    if not low <= value <= high:
-        raise QueryError(name, f"'{name}' must be a whole number from {low} to {high}.")
+    match = _AMOUNT.fullmatch(text)
+    value = int(match[1].replace(",", "")) if match else None
+    if value is None or not low <= value <= high:
+        raise QueryError(name, NUMBER_RULES[name])
     return value
 
 
@@ -129,15 +162,16 @@ def _codes(args: Mapping[str, Any], name: str, known: Mapping[str, str]) -> tupl
             if not code:
                 continue
             if code not in known:
-                shown = code[:40]
+                noun = FILTER_NOUNS.get(name, "choice")
                 raise QueryError(
                     name,
-                    f"Unknown {name} '{shown}'. Choose one of: {', '.join(sorted(known))}.",
+                    f"We do not know the {noun} “{code[:40]}”. "
+                    f"Choose one of: {', '.join(sorted(known.values()))}.",
                 )
             if code not in codes:
                 codes.append(code)
     if len(codes) > len(known):
-        raise QueryError(name, f"Too many values for '{name}'.")
+        raise QueryError(name, f"Too many {FILTER_NOUNS.get(name, 'choice')}s chosen.")
     return tuple(codes)
 
 
@@ -172,9 +206,11 @@ def parse_search_query(
     if not sort:
         sort = "distance" if location else ("relevance" if q else "recent")
     if sort not in SORTS:
-        raise QueryError("sort", f"'sort' must be one of: {', '.join(SORTS)}.")
+        raise QueryError("sort", f"Choose an order: {', '.join(SORT_NAMES.values())}.")
     if sort == "distance" and location is None:
-        raise QueryError("sort", "Sorting by distance needs a place: fill in 'where'.")
+        raise QueryError(
+            "sort", "Sorting nearest first needs a place: type a city, state or ZIP code."
+        )
     return SearchQuery(
         q=q,
         where=where,
