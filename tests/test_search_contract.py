@@ -9,6 +9,7 @@ oracle; relevance order is asserted only where scores differ clearly.
 from __future__ import annotations
 
 import random
+import re
 
 import pytest
 from sqlalchemy import select
@@ -121,6 +122,55 @@ def test_generated_queries_match_brute_force(search_client, search_app, listings
             assert got == expected.facets[name], (name, params)
         nonempty += bool(results)
     assert nonempty >= 30, "the generated queries should mostly find something"
+
+
+def test_nothing_in_range_names_the_nearest_matching_clinics(search_client, search_app, listings):
+    """A place search with no result within its radius lists the nearest clinics that
+    match (text aside), at any distance, as the brute force finds them."""
+    rng = random.Random(412)
+    gazetteer = get_gazetteer()
+    in_person = [x for x in listings.values() if x.kind != "telehealth" and x.lat is not None]
+    empty = 0
+    for _ in range(40):
+        anchor = rng.choice(in_person)
+        zip_code, _, _ = gazetteer.nearest_zip(
+            anchor.lat + rng.uniform(-2, 2), anchor.lng + rng.uniform(-2, 2)
+        )
+        params: dict = {"where": zip_code, "radius": rng.choice([1, 2, 5])}
+        for name in rng.sample(FILTERS, rng.choice([1, 2])):
+            params[name] = rng.sample(VOCAB[name], 1)
+        if rng.random() < 0.3:
+            params["max_price"] = rng.choice([150, 300, 500])
+        data = search_client.get("/api/v1/search", query_string=params).get_json()
+        if data["total"]:
+            assert data["nearest"] == [], params
+            continue
+        empty += 1
+        location = data["location"]
+        expected = expected_results(
+            listings,
+            lat=location["lat"],
+            lng=location["lng"],
+            radius=25_000,
+            filters={n: params.get(n, []) for n in FILTERS},
+            max_price=params.get("max_price"),
+        )
+        assert [r["id"] for r in data["nearest"]] == expected.ids[:3], params
+        for r in data["nearest"]:
+            assert r["distance_miles"] == pytest.approx(expected.distances[r["id"]], abs=0.006)
+            assert r["distance_miles"] > params["radius"]
+        page = search_client.get("/search", query_string=params).get_data(as_text=True)
+        if expected.ids:
+            closest = data["nearest"][0]
+            shown = re.search(r"Nearest: ([\d,.]+) mi, ([^<]+)\.</p>", page)
+            assert shown, params
+            assert float(shown[1].replace(",", "")) == pytest.approx(
+                closest["distance_miles"], abs=0.6
+            )
+            assert shown[2] == f"{closest['city']}, {closest['state']}", params
+        else:
+            assert "Nearest: " not in page
+    assert empty >= 15, "most of these narrow searches should find nothing in range"
 
 
 def test_without_place_every_published_listing_is_a_result(search_client, listings):

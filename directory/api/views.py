@@ -46,8 +46,12 @@ def search() -> Response:
             "per_page": query.per_page,
             "results": [clinic_summary(r.clinic, r.distance_miles) for r in found.results],
             "telehealth": [clinic_summary(r.clinic) for r in found.telehealth],
+            # Nothing within the radius: the nearest clinics that match, at any distance.
+            "nearest": [clinic_summary(r.clinic, r.distance_miles) for r in found.nearest],
             "facets": found.page.facets,
-            "demo_data": any(r.clinic.is_demo for r in found.results + found.telehealth),
+            "demo_data": any(
+                r.clinic.is_demo for r in found.results + found.telehealth + found.nearest
+            ),
         }
     )
 

@@ -7,14 +7,22 @@ answers `SearchUnavailable` (503, Retry-After) while it is rebuilt.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from flask import current_app
 
 from ..geo import get_gazetteer
 from ..models import Clinic
-from ..search import IndexDamaged, SearchPage, SearchQuery, get_backend, healing, parse_search_query
+from ..search import (
+    IndexDamaged,
+    SearchBackend,
+    SearchPage,
+    SearchQuery,
+    get_backend,
+    healing,
+    parse_search_query,
+)
 from .catalog import clinics_by_ids
 from .vocabulary import vocabulary_names
 
@@ -37,6 +45,14 @@ class Found:
     telehealth: list[Result]
     vocabularies: dict[str, dict[str, str]]
     telehealth_total: int = 0
+    # Nothing in range: the nearest clinics that match, at any distance.
+    nearest: list[Result] = field(default_factory=list)
+
+
+# How many nearest clinics a search with nothing in range names.
+NEAREST_SHOWN = 3
+# Every place on Earth is within this many miles of any other (half the equator).
+ANYWHERE_MILES = 12_500
 
 
 def parse(args: Mapping[str, Any], vocabularies: dict[str, dict[str, str]]) -> SearchQuery:
@@ -52,17 +68,23 @@ def find(
     Pages may ask for less than the API gives: `conditions=False` leaves the clinics'
     conditions unloaded, and `telehealth_limit` loads only the first telehealth
     programs (`telehealth_total` still counts them all). Each saves loading rows that
-    the page would not show.
+    the page would not show. A place search with nothing in range also asks for the
+    nearest matching clinics at any distance (`nearest`), so a patient always learns
+    where the closest care is.
     """
     vocabularies = vocabulary_names()
     query = parse(args, vocabularies)
-    try:
-        page = get_backend().search(query)
-    except IndexDamaged as exc:
-        healing.report_damage(current_app._get_current_object(), exc.where)  # type: ignore[attr-defined]
-        raise healing.SearchUnavailable() from exc
+    backend = get_backend()
+    page = _search(backend, query)
+    nearest_hits = []
+    if query.location is not None and page.total == 0:
+        anywhere = replace(
+            query, radius=ANYWHERE_MILES, sort="distance", page=1, per_page=NEAREST_SHOWN
+        )
+        nearest_hits = _search(backend, anywhere).hits
     shown_telehealth = page.telehealth[:telehealth_limit]
-    clinics = clinics_by_ids([h.clinic_id for h in page.hits + shown_telehealth], conditions)
+    wanted = page.hits + shown_telehealth + nearest_hits
+    clinics = clinics_by_ids([h.clinic_id for h in wanted], conditions)
     # A clinic unpublished between indexing and now is skipped rather than shown.
     results = [
         Result(clinics[h.clinic_id], h.distance_miles) for h in page.hits if h.clinic_id in clinics
@@ -70,4 +92,18 @@ def find(
     telehealth = [
         Result(clinics[h.clinic_id], None) for h in shown_telehealth if h.clinic_id in clinics
     ]
-    return Found(query, page, results, telehealth, vocabularies, len(page.telehealth))
+    nearest = [
+        Result(clinics[h.clinic_id], h.distance_miles)
+        for h in nearest_hits
+        if h.clinic_id in clinics
+    ]
+    return Found(query, page, results, telehealth, vocabularies, len(page.telehealth), nearest)
+
+
+def _search(backend: SearchBackend, query: SearchQuery) -> SearchPage:
+    """The backend's answer; a damaged index is reported for repair and answers 503."""
+    try:
+        return backend.search(query)
+    except IndexDamaged as exc:
+        healing.report_damage(current_app._get_current_object(), exc.where)  # type: ignore[attr-defined]
+        raise healing.SearchUnavailable() from exc

@@ -60,7 +60,7 @@ def search():
         canonical_url=canonical_search_url(request.args),
         vocabularies=found.vocabularies,
         map=map_data(
-            [(r.clinic, r.distance_miles) for r in found.results],
+            [(r.clinic, r.distance_miles) for r in found.results or found.nearest],
             center=(place.lat, place.lng, place.label) if place else None,
         ),
     )
