@@ -25,6 +25,7 @@ from directory.geo import (
     miles_between,
 )
 from directory.geo.gazetteer import EMPTY_MESSAGE, Gazetteer
+from directory.geo.nicknames import NICKNAMES
 from tests.helpers import sphere_miles
 
 AUSTIN = (30.2672, -97.7431)
@@ -147,6 +148,40 @@ def test_points_near_zips_take_their_state(gazetteer: Gazetteer) -> None:
 )
 def test_name_variants(gazetteer: Gazetteer, text: str, label: str) -> None:
     assert gazetteer.resolve(text).label == label
+
+
+@pytest.mark.parametrize(
+    ("typed", "label"),
+    [
+        ("NYC", "New York, NY"),
+        ("N.Y.C.", "New York, NY"),
+        ("new york city", "New York, NY"),
+        ("LA", "Los Angeles, CA"),
+        ("L.A.", "Los Angeles, CA"),
+        ("SF", "San Francisco, CA"),
+        ("DC", "Washington, DC"),
+        ("Washington D.C.", "Washington, DC"),
+        ("Philly", "Philadelphia, PA"),
+        ("vegas", "Las Vegas, NV"),
+        ("NOLA", "New Orleans, LA"),
+        ("Chi-Town", "Chicago, IL"),
+    ],
+)
+def test_city_nicknames_resolve_to_the_city(gazetteer: Gazetteer, typed: str, label: str) -> None:
+    place = gazetteer.resolve(typed)
+    assert (place.label, place.kind) == (label, "city")
+
+
+def test_no_nickname_hides_a_real_place(gazetteer: Gazetteer) -> None:
+    """A nickname that is also some town's name would send that town's patients away."""
+    letters = {
+        "".join(ch for ch in name.lower() if ch.isalpha()): f"{name}, {state}"
+        for state in US_STATES
+        for name, _ in gazetteer.cities(state)
+    }
+    assert {key: letters[key] for key in NICKNAMES if key in letters} == {}
+    for key, target in NICKNAMES.items():
+        assert gazetteer.resolve(target).label == target, key
 
 
 def test_every_city_resolves_from_its_own_label(gazetteer: Gazetteer) -> None:

@@ -23,6 +23,7 @@ import zipcodes
 from .city_tables import City, CityGroups, NameBook, coordinates, size_order
 from .distance import miles_between
 from .nearest import NearestIndex
+from .nicknames import nickname_target
 from .place_text import STATE_KEYS, STATE_NAMES, city_key, fold, squash, state_code, strip_country
 from .places import (
     MAX_SUGGESTIONS,
@@ -249,6 +250,8 @@ class Gazetteer:
             raise UnknownPlace(EMPTY_MESSAGE)
         words = [word for chunk in chunks for word in chunk]
         if len(chunks) < 2:
+            if target := nickname_target(" ".join(words)):
+                return self._resolve_name(target)
             return self._resolve_words(words)
         if code := STATE_KEYS.get(" ".join(chunks[-1])):
             return self._resolve_in_state(chunks[-2], code)
