@@ -15,7 +15,7 @@ from ..page_cache import cached_for_anonymous
 from ..search import QueryError
 from ..search.query import FILTERS
 from ..slugs import slugify
-from . import bp
+from . import bp, search_summary
 from .map_data import map_data
 from .structured_data import clinic_json_ld
 
@@ -57,6 +57,9 @@ def search():
         found=found,
         error=None,
         args=request.args,
+        heading=search_summary.heading(found.page.total, found.query, found.vocabularies),
+        chips=search_summary.chips(found.query, found.vocabularies),
+        clear_all=search_summary.without_filters(found.query),
         canonical_url=canonical_search_url(request.args),
         vocabularies=found.vocabularies,
         map=map_data(

@@ -286,6 +286,67 @@ def axe_available() -> None:
         pytest.skip(message)
 
 
+def _url_args(page: Page) -> dict[str, list[str]]:
+    return parse_qs(urlsplit(page.url).query)
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_filters_stay_visible_and_survive_a_new_search(new_page, browser_problems, size):
+    page = new_page(viewport=VIEWPORTS[size])
+    page.goto("/search?where=Phoenix%2C+AZ")
+    filters = page.locator("details.filters")
+    if size == "phone":
+        filters.locator("summary").click()
+    page.get_by_label("IV infusion").check()
+    page.get_by_role("button", name="Apply filters").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("IV infusion within 50 miles")
+    chip = page.get_by_role("link", name="Remove the filter IV infusion")
+    expect(chip).to_be_visible()
+
+    # A new place, typed above: the filter goes with it.
+    page.get_by_label("Where: ZIP code or city, state").fill("Mesa, AZ")
+    page.get_by_role("button", name="Search", exact=True).click()
+    assert _url_args(page)["modality"] == ["iv"] and _url_args(page)["where"] == ["Mesa, AZ"]
+    expect(chip).to_be_visible()
+
+    # Words typed above and then "Apply filters": the words go with the filters.
+    page.get_by_label("What: condition, treatment or clinic name").fill("PTSD")
+    if size == "phone" and not filters.evaluate("d => d.open"):
+        filters.locator("summary").click()
+    page.get_by_label("IM injection").check()
+    page.get_by_role("button", name="Apply filters").click()
+    args = _url_args(page)
+    assert args["q"] == ["PTSD"] and sorted(args["modality"]) == ["im", "iv"], args
+    expect(page.get_by_role("link", name="Clear all")).to_be_visible()
+
+    # A chip removes its filter and nothing else.
+    page.get_by_role("link", name="Remove the filter IV infusion").click()
+    args = _url_args(page)
+    assert args["modality"] == ["im"] and args["q"] == ["PTSD"], args
+    page.get_by_role("link", name="Remove the filter IM injection").click()
+    expect(page.locator(".chips")).to_have_count(0)
+    assert "modality" not in _url_args(page)
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_far_from_any_clinic_the_nearest_are_named(new_page, browser_problems, size):
+    page = new_page(viewport=VIEWPORTS[size])
+    _search(page, "", "Honolulu, HI")
+    empty = page.get_by_role("heading", level=2, name=re.compile("No clinics match"))
+    expect(empty).to_be_visible()
+    summary = page.locator(".nearest-summary")
+    expect(summary).to_have_text(re.compile(r"^Nearest: [\d,]+ mi, .+, (AK|AZ|AL|AR)\.$"))
+    expect(page.locator("#nearest-list > li").first).to_be_visible()
+
+
+def test_a_city_nickname_finds_the_city(new_page, browser_problems):
+    page = new_page(viewport=VIEWPORTS["phone"])
+    page.goto("/")
+    page.get_by_label("Where: ZIP code or city, state").fill("NYC")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("within 50 miles of New York, NY")
+
+
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_public_pages_have_no_wcag_violations(new_page, browser_problems, axe_available, size):
     page = new_page(viewport=VIEWPORTS[size])
@@ -303,6 +364,10 @@ def test_public_pages_have_no_wcag_violations(new_page, browser_problems, axe_av
     found["results with clusters"] = _axe(page)
     page.goto("/search?where=Springfeld")
     found["results: unknown place"] = _axe(page)
+    page.goto("/search?where=Phoenix%2C+AZ&modality=iv&insurer=aetna&max_price=800&radius=100")
+    found["results with filter chips"] = _axe(page)
+    page.goto("/search?where=Honolulu%2C+HI")
+    found["results: nothing in range, the nearest instead"] = _axe(page)
     page.goto("/search?where=Phoenix%2C+AZ")
     with page.expect_navigation():
         page.locator("#results-list a").first.click()
