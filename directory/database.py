@@ -19,12 +19,15 @@ writers, and the driver errors that mean "not now" raised as exceptions of their
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, ExceptionContext, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
 
@@ -39,6 +42,17 @@ class DatabaseUnavailable(OperationalError):
 
 class DatabaseBusy(OperationalError):
     """SQLite's write lock stayed taken past the busy timeout; this write did not happen."""
+
+
+@contextmanager
+def lost_race_raises(error: Exception) -> Iterator[None]:
+    """Writes under SQLAlchemy's optimistic lock (`version_id_col`): when another
+    writer got there first, roll back and raise `error` (a message for the person)."""
+    try:
+        yield
+    except StaleDataError as exc:
+        db.session.rollback()
+        raise error from exc
 
 
 def engine_options(config: dict[str, Any]) -> dict[str, Any]:

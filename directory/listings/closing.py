@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import InvalidRequestError
-from sqlalchemy.orm.exc import StaleDataError
 
+from ..database import lost_race_raises
 from ..extensions import db
 from ..models import Clinic, Revision, User
 from .errors import AlreadyDecided
@@ -27,14 +27,12 @@ from .record_writes import now
 def commit_decision() -> None:
     """Commit a decision. The revision and the listing are locked by then, so a
     version conflict means a writer outside moderation (a model view) got in first."""
-    try:
+    changed = AlreadyDecided(
+        "The listing was changed by someone else a moment ago, so nothing was saved. "
+        "Reload and decide again."
+    )
+    with lost_race_raises(changed):
         db.session.commit()
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise AlreadyDecided(
-            "The listing was changed by someone else a moment ago, so nothing was saved. "
-            "Reload and decide again."
-        ) from exc
 
 
 def _when(moment: datetime | None) -> str:

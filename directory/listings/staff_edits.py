@@ -14,8 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy.orm.exc import StaleDataError
-
+from ..database import lost_race_raises
 from ..extensions import db
 from ..geo import get_gazetteer
 from ..models import Clinic, User
@@ -67,7 +66,11 @@ def update_listing(
         place = get_gazetteer().zip_place(clinic.postal_code)
         if place is not None:
             clinic.lat, clinic.lng, clinic.geo_precision = place.lat, place.lng, "zip"
-    try:
+    saved_meanwhile = ChangedMeanwhile(
+        "Someone else saved this record while you were editing it. "
+        "Reload the page and make your change again."
+    )
+    with lost_race_raises(saved_meanwhile):
         db.session.flush()  # the first write: where the optimistic lock fails
         record_event(
             editor,
@@ -78,12 +81,6 @@ def update_listing(
         )
         sync.enqueue([clinic.id])
         db.session.commit()
-    except StaleDataError as exc:
-        db.session.rollback()
-        raise ChangedMeanwhile(
-            "Someone else saved this record while you were editing it. "
-            "Reload the page and make your change again."
-        ) from exc
     sync.drain()
     return changes
 
