@@ -339,6 +339,23 @@ def test_far_from_any_clinic_the_nearest_are_named(new_page, browser_problems, s
     expect(page.locator("#nearest-list > li").first).to_be_visible()
 
 
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_cards_offer_a_call_and_the_website(new_page, browser_problems, size):
+    page = new_page(viewport=VIEWPORTS[size])
+    page.goto("/search?where=Phoenix%2C+AZ")
+    card = _results(page).first
+    name = card.get_by_role("heading").inner_text()
+    call_name = re.compile(rf"^Call \(\d{{3}}\) [\d-]+, {re.escape(name)}$")
+    call = card.get_by_role("link", name=call_name)
+    expect(call).to_be_visible()
+    assert re.fullmatch(r"tel:\+1\d{10}", call.get_attribute("href") or "")
+    box = call.bounding_box()
+    assert box and box["height"] >= 44, box  # a thumb-sized target on a phone
+    website = card.get_by_role("link", name=f"Website of {name}")
+    assert (website.get_attribute("href") or "").startswith("https://")
+    expect(card.get_by_text(re.compile("ccepting new patients"))).to_be_visible()
+
+
 def test_a_city_nickname_finds_the_city(new_page, browser_problems):
     page = new_page(viewport=VIEWPORTS["phone"])
     page.goto("/")
