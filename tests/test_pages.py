@@ -191,3 +191,17 @@ def test_results_list_ten_telehealth_programs_and_link_to_the_rest(demo_client):
     shown = re.findall(r'<h3 class="card-title"[^>]*><a[^>]*>([^<]+)</a>', section)
     assert [html.unescape(n) for n in shown] == names[:10]
     assert f"Showing 10 of {len(names)} programs that match." in section
+
+
+def test_a_clinic_opened_from_results_links_back_to_them(demo_client):
+    results = demo_client.get("/search?where=Phoenix%2C+AZ&modality=iv&page=1").get_data(
+        as_text=True
+    )
+    link = html.unescape(re.search(r'<h3 class="card-title"[^>]*><a href="([^"]+)"', results)[1])
+    assert "from=" in link
+    page = demo_client.get(link).get_data(as_text=True)
+    back = html.unescape(re.search(r'<a href="([^"]+)">‹ Back to your results', page)[1])
+    assert urlsplit(back).path == "/search" and "modality=iv" in back and "Phoenix" in back
+    for junk in ("javascript:alert(1)", "https://evil.example/", "x=1"):
+        page = demo_client.get(link.split("?")[0] + "?from=" + junk).get_data(as_text=True)
+        assert "Back to your results" not in page and "evil" not in page

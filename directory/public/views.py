@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 
 from flask import abort, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
@@ -60,6 +60,7 @@ def search():
         heading=search_summary.heading(found.page.total, found.query, found.vocabularies),
         chips=search_summary.chips(found.query, found.vocabularies),
         clear_all=search_summary.without_filters(found.query),
+        back=urlencode(found.query.to_args(), doseq=True),
         canonical_url=canonical_search_url(request.args),
         vocabularies=found.vocabularies,
         map=map_data(
@@ -81,9 +82,24 @@ def canonical_search_url(args: MultiDict[str, str]) -> str:
     return url_for("public.search", _external=True) + (f"?{query}" if query else "")
 
 
+# What a results page is: its search, plus the page and order the patient was on.
+RESULTS_PARAMS = (*CANONICAL_SEARCH_PARAMS, "sort", "page", "per_page")
+MAX_BACK_LENGTH = 2000
+
+
+def results_url(back: str) -> str | None:
+    """The results page a clinic page was opened from (`?from=` holds its query
+    string), rebuilt from known search parameters only; None for anything else."""
+    if not back or len(back) > MAX_BACK_LENGTH:
+        return None
+    kept = [(k, v) for k, v in parse_qsl(back) if k in RESULTS_PARAMS and v.strip()]
+    return url_for("public.search") + "?" + urlencode(kept) if kept else None
+
+
 @bp.get("/clinics/<slug:slug>")
 def clinic(slug: str):
-    """Everything about one listing, with schema.org data for search engines."""
+    """Everything about one listing, with schema.org data for search engines; opened
+    from results (`?from=`), its back link returns to exactly those results."""
     record = catalog.published_clinic(slug)
     if record is None:
         abort(404)
@@ -92,6 +108,8 @@ def clinic(slug: str):
         clinic=record,
         json_ld=clinic_json_ld(record),
         map=map_data([(record, None)]),
+        back=results_url(request.args.get("from", "")),
+        canonical_url=url_for("public.clinic", slug=record.slug, _external=True),
     )
 
 
