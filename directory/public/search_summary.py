@@ -13,6 +13,7 @@ from typing import Any
 
 from ..search import SearchQuery
 from ..search.query import DEFAULT_RADIUS
+from .template_helpers import plural
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def describe(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> str
 def heading(total: int, query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> str:
     """ "12 clinics: IV infusion for PTSD within 50 miles of Austin, TX";
     "3 clinics matching “calm”" when only words or a place were given."""
-    count = f"{total:,} clinic{'' if total == 1 else 's'}"
+    count = plural(total, "clinic")
     phrase = describe(query, vocabularies)
     if not phrase:
         return count

@@ -37,7 +37,7 @@ NAMES = {
     "per_page": "The number of results per page",
 }
 NUMBER_RULES = {
-    "radius": "The distance must be a whole number of miles from 1 to 500, like 50.",
+    "radius": f"The distance must be a whole number of miles from 1 to {MAX_RADIUS}, like 50.",
     "max_price": "Maximum price must be a whole number of dollars, like 500.",
     "page": f"The page number must be a whole number from 1 to {MAX_PAGE:,}.",
     "per_page": f"Results per page must be a whole number from 1 to {MAX_PER_PAGE}.",
