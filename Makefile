@@ -23,7 +23,8 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 
 # Front-end packages come from npm, pinned by package-lock.json (`npm ci`). Only the
 # built files the site serves (and axe-core for the browser tests) are copied into
-# static/vendor/, which git ignores: nothing vendored is committed.
+# static/vendor/, which git ignores: nothing vendored is committed. us-atlas holds the
+# state and county outlines the map draws when no tile server is configured.
 VENDOR := static/vendor
 $(VENDOR)/.stamp: package.json package-lock.json
 	@command -v npm >/dev/null || { echo "npm (Node.js 20) is needed: apt-get install nodejs npm" >&2; exit 1; }
@@ -37,6 +38,11 @@ $(VENDOR)/.stamp: package.json package-lock.json
 	   node_modules/leaflet.markercluster/dist/MarkerCluster.css \
 	   node_modules/leaflet.markercluster/dist/MarkerCluster.Default.css \
 	   node_modules/leaflet.markercluster/MIT-LICENCE.txt $(VENDOR)/leaflet.markercluster/
+	mkdir -p $(VENDOR)/topojson-client $(VENDOR)/us-atlas
+	cp node_modules/topojson-client/dist/topojson-client.min.js \
+	   node_modules/topojson-client/LICENSE $(VENDOR)/topojson-client/
+	cp node_modules/us-atlas/states-10m.json node_modules/us-atlas/counties-10m.json \
+	   node_modules/us-atlas/LICENSE $(VENDOR)/us-atlas/
 	cp node_modules/axe-core/axe.min.js $(VENDOR)/
 	touch $@
 
