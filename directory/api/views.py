@@ -30,7 +30,12 @@ def search() -> Response:
     location = query.location
     return jsonify(
         {
-            "query": query.normalized(),
+            # What was searched, after corrections and filters read from the words
+            # (`understood`: what changed, and the words as typed; null when nothing).
+            "query": {
+                **query.normalized(),
+                "understood": found.understood.as_json() if found.understood else None,
+            },
             "location": (
                 {
                     "label": location.label,

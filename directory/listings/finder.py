@@ -24,6 +24,7 @@ from ..search import (
     parse_search_query,
 )
 from .catalog import clinics_by_ids
+from .understanding import Understood, understand
 from .vocabulary import vocabulary_names
 
 
@@ -47,6 +48,8 @@ class Found:
     telehealth_total: int = 0
     # Nothing in range: the nearest clinics that match, at any distance.
     nearest: list[Result] = field(default_factory=list)
+    # Words corrected or read as filters before searching (None: searched as typed).
+    understood: Understood | None = None
 
 
 # How many nearest clinics a search with nothing in range names.
@@ -70,10 +73,11 @@ def find(
     programs (`telehealth_total` still counts them all). Each saves loading rows that
     the page would not show. A place search with nothing in range also asks for the
     nearest matching clinics at any distance (`nearest`), so a patient always learns
-    where the closest care is.
+    where the closest care is. Misspelled words are corrected and filter names typed
+    as words become filters first (`understanding`); `understood` says what changed.
     """
     vocabularies = vocabulary_names()
-    query = parse(args, vocabularies)
+    query, understood = understand(parse(args, vocabularies))
     backend = get_backend()
     page = _search(backend, query)
     nearest_hits = []
@@ -97,7 +101,9 @@ def find(
         for h in nearest_hits
         if h.clinic_id in clinics
     ]
-    return Found(query, page, results, telehealth, vocabularies, len(page.telehealth), nearest)
+    return Found(
+        query, page, results, telehealth, vocabularies, len(page.telehealth), nearest, understood
+    )
 
 
 def _search(backend: SearchBackend, query: SearchQuery) -> SearchPage:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..search import SearchQuery
-from ..search.query import DEFAULT_RADIUS
+from ..search.query import DEFAULT_RADIUS, FILTER_NOUNS
+from ..search.text_filters import Derived
 from .template_helpers import plural
 
 
@@ -90,3 +91,31 @@ def chips(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> list[C
 def without_filters(query: SearchQuery) -> dict[str, Any]:
     """The search with only its words and place: what "Clear all" links to."""
     return {k: v for k, v in (("q", query.q), ("where", query.where)) if v}
+
+
+def read_as(derived: tuple[Derived, ...], vocabularies: dict[str, dict[str, str]]) -> str:
+    """Which words were searched as filters: "“aetna” is searched as the insurer
+    Aetna and “PTSD” as the condition PTSD." (empty when none were)."""
+    parts = []
+    for d in derived:
+        name = vocabularies.get(d.filter, {}).get(d.code, d.code)
+        verb = "" if parts else "is searched "
+        parts.append(f"“{d.typed}” {verb}as the {FILTER_NOUNS[d.filter]} {name}")
+    if not parts:
+        return ""
+    head = ", ".join(parts[:-1])
+    return f"{head} and {parts[-1]}." if head else f"{parts[-1]}."
+
+
+def offers(
+    offered: tuple[Derived, ...], with_filter: Any, vocabularies: dict[str, dict[str, str]]
+) -> list[Chip]:
+    """Treatments and conditions the words name, each as a link that filters by it:
+    "Only clinics that list PTSD as a condition" (`with_filter` gives the link's
+    arguments for one)."""
+    found = []
+    for d in offered:
+        name = vocabularies.get(d.filter, {}).get(d.code, d.code)
+        label = f"Only clinics that list {name} as a {FILTER_NOUNS[d.filter]}"
+        found.append(Chip(label, with_filter(d)))
+    return found

@@ -52,11 +52,22 @@ def search():
             400,
         )
     place = found.query.location
+    understood = found.understood
     return render_template(
         "search.html",
         found=found,
         error=None,
-        args=request.args,
+        # The form shows what was searched: corrected words, and words read as
+        # filters ticked in the panel instead of left in the box.
+        args=MultiDict(found.query.to_args()) if understood else request.args,
+        read_as=search_summary.read_as(understood.derived, found.vocabularies)
+        if understood
+        else "",
+        offers=search_summary.offers(
+            understood.offered, understood.with_offered, found.vocabularies
+        )
+        if understood
+        else [],
         heading=search_summary.heading(found.page.total, found.query, found.vocabularies),
         chips=search_summary.chips(found.query, found.vocabularies),
         clear_all=search_summary.without_filters(found.query),
@@ -71,7 +82,7 @@ def search():
 
 
 # What a search is about; paging, page size and order are views of the same results.
-CANONICAL_SEARCH_PARAMS = ("q", "where", "radius", *FILTERS, "max_price")
+CANONICAL_SEARCH_PARAMS = ("q", "where", "radius", *FILTERS, "max_price", "exact")
 
 
 def canonical_search_url(args: MultiDict[str, str]) -> str:

@@ -35,6 +35,7 @@ NAMES = {
     "sort": "The order",
     "page": "The page number",
     "per_page": "The number of results per page",
+    "exact": "The choice to search the words as typed",
 }
 NUMBER_RULES = {
     "radius": f"The distance must be a whole number of miles from 1 to {MAX_RADIUS}, like 50.",
@@ -55,6 +56,8 @@ SORT_NAMES = {
     "recent": "most recently verified",
 }
 # "$1,200", "500.00": a whole number of dollars, as people write prices.
+_YES = ("1", "true", "yes", "on")
+_NO = ("", "0", "false", "no", "off")
 _AMOUNT = re.compile(r"\$?\s*(\d{1,3}(?:,\d{3})+|\d{1,9})(?:\.0{1,2})?")
 
 
@@ -85,6 +88,8 @@ class SearchQuery:
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     explicit_sort: bool = field(default=False, compare=False)
+    # The words exactly as typed: no spelling correction, no filters read from them.
+    exact: bool = False
 
     def filters(self) -> dict[str, tuple[str, ...]]:
         """The repeatable vocabulary filters, by name."""
@@ -105,6 +110,7 @@ class SearchQuery:
             "sort": self.sort if self.explicit_sort else None,
             "page": self.page if self.page != 1 else None,
             "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
+            "exact": 1 if self.exact else None,
             **{name: list(values) for name, values in self.filters().items()},
         }
         values.update(changes)
@@ -121,6 +127,7 @@ class SearchQuery:
             "sort": self.sort,
             "page": self.page,
             "per_page": self.per_page,
+            "exact": self.exact,
         }
 
 
@@ -149,6 +156,14 @@ def _integer(args: Mapping[str, Any], name: str, low: int, high: int) -> int | N
     if value is None or not low <= value <= high:
         raise QueryError(name, NUMBER_RULES[name])
     return value
+
+
+def _flag(args: Mapping[str, Any], name: str, rule: str) -> bool:
+    """A yes/no setting, as a checkbox or a link sends it ("1", "on", "yes", "true")."""
+    value = _single(args, name).lower()
+    if value not in _YES and value not in _NO:
+        raise QueryError(name, rule)
+    return value in _YES
 
 
 def _codes(args: Mapping[str, Any], name: str, known: Mapping[str, str]) -> tuple[str, ...]:
@@ -221,5 +236,6 @@ def parse_search_query(
         page=page,
         per_page=per_page,
         explicit_sort=explicit,
+        exact=_flag(args, "exact", "Choose whether to search the words as typed: yes or no."),
         **filters,
     )
