@@ -1,4 +1,5 @@
-"""Lighthouse scores (mobile) for the pages patients use: home, results, a clinic page.
+"""Lighthouse scores (mobile) for the pages patients use: home, results, a clinic page,
+a comparison of clinics.
 
     make lighthouse                                   # = the line below, after `npm ci`
     .venv/bin/python bench/lighthouse.py              # serve a fresh demo app on loopback
@@ -27,7 +28,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 from urllib.request import urlopen
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -117,6 +118,15 @@ def clinic_path(base: str, own_site: bool) -> str:
     return "/clinics/" + quote(results[0]["slug"])
 
 
+def compare_path(base: str, own_site: bool) -> str:
+    """Three clinics of the results side by side (the real listing first on our own site)."""
+    with urlopen(base + "/api/v1" + RESULTS_PATH, timeout=30) as response:
+        slugs = [result["slug"] for result in json.load(response)["results"]]
+    others = [slug for slug in slugs if slug != REAL_LISTING_SLUG]
+    chosen = ([REAL_LISTING_SLUG] if own_site else []) + others
+    return "/compare?" + urlencode([("c", slug) for slug in chosen[:3]])
+
+
 def run_lighthouse(url: str, name: str, chrome: str) -> dict:
     RESULTS.mkdir(parents=True, exist_ok=True)
     report = RESULTS / f"{name}.json"
@@ -171,6 +181,7 @@ def main() -> int:
             "home": "/",
             "results": RESULTS_PATH,
             "clinic": clinic_path(base, own_site=not args.url),
+            "compare": compare_path(base, own_site=not args.url),
         }
         scores: dict[str, dict[str, int]] = {}
         notes: dict[str, list[str]] = {}

@@ -262,11 +262,71 @@ def test_misspelt_state_after_a_comma(gazetteer: Gazetteer) -> None:
     assert info.value.suggestions == ["Austin, TX"]
 
 
-def test_a_state_alone_asks_for_a_city(gazetteer: Gazetteer) -> None:
+@pytest.mark.parametrize(
+    ("typed", "label", "code"),
+    [
+        ("Texas", "Texas", "TX"),
+        ("texas", "Texas", "TX"),
+        ("TX", "Texas", "TX"),
+        ("Texas, USA", "Texas", "TX"),
+        ("New Mexico", "New Mexico", "NM"),
+        ("Louisiana", "Louisiana", "LA"),  # not Louisiana, MO: no Louisiana in Louisiana
+        ("Washington", "Washington", "WA"),  # no Washington, WA; the capital is "DC"
+        ("Washington State", "Washington", "WA"),
+        ("NY", "New York State", "NY"),
+        ("new york state", "New York State", "NY"),
+        ("Puerto Rico", "Puerto Rico", "PR"),
+    ],
+)
+def test_a_state_alone_is_the_state(gazetteer: Gazetteer, typed: str, label: str, code: str):
+    place = gazetteer.resolve(typed)
+    assert (place.kind, place.label, place.state) == ("state", label, code)
+    assert (place.postal_code, place.city) == (None, None)
+    # Its point is the mean of the state's ZIPs, computed here from the records.
+    points = [(r.lat, r.lng) for r in gazetteer.zip_records() if r.state == code]
+    assert place.lat == pytest.approx(statistics.fmean(p[0] for p in points))
+    assert place.lng == pytest.approx(statistics.fmean(p[1] for p in points))
+
+
+@pytest.mark.parametrize(
+    ("typed", "label"),
+    [
+        ("New York", "New York, NY"),  # a city of the state's name in that state wins
+        ("Mississippi State", "Mississippi State, MS"),
+        ("DC", "Washington, DC"),  # nicknames before state codes, as documented
+        ("LA", "Los Angeles, CA"),
+        ("Austin Texas", "Austin, TX"),
+        ("Kansas City", None),  # still ambiguous, not the state of Kansas
+    ],
+)
+def test_a_city_of_the_states_name_in_that_state_wins(
+    gazetteer: Gazetteer, typed: str, label: str | None
+) -> None:
+    if label is None:
+        with pytest.raises(AmbiguousPlace):
+            gazetteer.resolve(typed)
+        return
+    place = gazetteer.resolve(typed)
+    assert (place.kind, place.label) == ("city", label)
+
+
+def test_every_state_resolves_from_its_label_name_and_code(gazetteer: Gazetteer) -> None:
+    """The label is shown and echoed by the API, so it must come back to the state; the
+    code and the name typed alone are the state unless that state has a city so named."""
+    for code, name in US_STATES.items():
+        place = gazetteer.resolve(name if code.lower() in NICKNAMES else code)  # "DC", "LA"
+        assert (place.kind, place.state) == ("state", code), code
+        assert gazetteer.resolve(place.label) == place, code
+        named = gazetteer.resolve(name)
+        city_here = gazetteer.city_place(name, code)
+        assert named == (city_here or place), name
+
+
+def test_a_misspelt_state_alone_suggests_the_state(gazetteer: Gazetteer) -> None:
     with pytest.raises(UnknownPlace) as info:
-        gazetteer.resolve("Texas")
-    assert "Texas" in info.value.message
-    assert "Houston, TX" in info.value.suggestions
+        gazetteer.resolve("Texass")
+    assert info.value.suggestions[0] == "Texas"
+    assert gazetteer.resolve(info.value.suggestions[0]).kind == "state"
 
 
 @pytest.mark.parametrize("code", ["99999", "00000", "99999-1234"])

@@ -180,3 +180,39 @@ def test_ambiguous_place_suggests_candidates(search_client):
     assert "Springfield, IL" in data["error"]["suggestions"]
     page = search_client.get("/search?where=Springfield")
     assert b"Springfield, IL" in page.data
+
+
+# Listings in every demo set (published first ones of Alaska), and slug-shaped junk.
+COMPARE_VALUES = st.one_of(
+    values,
+    st.sampled_from(
+        [
+            "northern-lights-ketamine-institute-anchorage",
+            "juniper-valley-ketamine-center-juneau",
+            "northern-lights-ketamine-institute-anchorage,juniper-valley-ketamine-center-juneau",
+            "no-such-clinic",
+            "a,b,c,d,e,f,g,h,i,j,k,l,m,n",
+            "99801",
+        ]
+    ),
+)
+
+
+def _check_compare(response) -> None:
+    assert response.status_code in (200, 404), response.status_code
+    assert response.mimetype == "text/html"
+    assert "Set-Cookie" not in response.headers
+
+
+@FUZZ
+@given(
+    pairs=st.lists(
+        st.tuples(st.one_of(st.sampled_from(["c", "where"]), st.text(max_size=4)), COMPARE_VALUES),
+        max_size=8,
+    ),
+    raw=st.binary(max_size=80),
+)
+def test_compare_answers_any_query_string(demo_app, pairs, raw):
+    client = demo_app.test_client()
+    _check_compare(client.get("/compare?" + urlencode(pairs)))
+    _check_compare(client.get("/compare?" + quote(raw, safe="=&")))

@@ -3,7 +3,14 @@
 Everything comes from the `zipcodes` package, so search never waits on (or leaks queries
 to) a geocoding service. Its 42k rows are read once into compact records and small indexes
 (`city_tables`, `nearest`); this module holds the built gazetteer, the process-wide one,
-and `resolve`, which reads free text (folded by `place_text`) as a ZIP, a point or a city.
+and `resolve`, which reads free text (folded by `place_text`) as a ZIP, a point, a city or
+a whole state.
+
+A state typed alone ("Texas", "TX", "Washington State") is the state, unless a city of
+that name lies in that same state: "New York" is New York, NY (the state is "NY" or "New
+York State"), while "Louisiana" is the state, not Louisiana, MO, and "Washington" is the
+state, not the capital (there is no Washington, WA; "DC" or "Washington, DC" is the
+capital).
 """
 
 from __future__ import annotations
@@ -124,6 +131,17 @@ class Gazetteer:
     def _nearest(self) -> NearestIndex:
         """Built on the first lat,lng query: most searches never need it."""
         return NearestIndex(self._records)
+
+    @cached_property
+    def _state_centres(self) -> dict[str, tuple[float, float]]:
+        """Each state's mean ZIP point: where a map of a whole-state search centres."""
+        points: dict[str, list[tuple[float, float]]] = defaultdict(list)
+        for record in self._records:
+            points[record.state].append((record.lat, record.lng))
+        return {
+            state: (sum(p[0] for p in found) / len(found), sum(p[1] for p in found) / len(found))
+            for state, found in points.items()
+        }
 
     @cached_property
     def _longest_key(self) -> int:
@@ -278,7 +296,10 @@ class Gazetteer:
         raise self._unknown_in_state(words, code)
 
     def _resolve_words(self, words: list[str]) -> Place:
-        """No comma to go by: try a trailing state name ("new york new york"), then a bare city."""
+        """No comma to go by: try a state alone, a trailing state name ("new york new
+        york"), then a bare city."""
+        if place := self._state_alone(words):
+            return place
         tried: list[tuple[list[str], str]] = []
         for size in range(min(_LONGEST_STATE_WORDS, len(words) - 1), 0, -1):
             if code := STATE_KEYS.get(" ".join(words[-size:])):
@@ -287,19 +308,40 @@ class Gazetteer:
                 tried.append((words[:-size], code))
         if candidates := self._cities_named(words):
             return self._pick(candidates, words)
-        if code := STATE_KEYS.get(" ".join(words)):
-            towns = [c for c in self._primary_by_state[code] if c.has_standard]
-            raise UnknownPlace(
-                f"Enter a city or ZIP code in {US_STATES[code]}, not just the state.",
-                [c.label for c in sorted(towns, key=size_order)],
-            )
         if tried:
             raise self._unknown_in_state(*tried[0])
+        states = difflib.get_close_matches(" ".join(words), STATE_NAMES, n=1, cutoff=0.8)
         raise UnknownPlace(
             f"No place called '{_shown(words)}' was found. Add the state, as in 'Austin, TX', "
             "or enter a ZIP code.",
-            self._close_cities(city_key(words), list(self._by_key), None),
+            [
+                *(
+                    self.state_place(STATE_KEYS[n]).label
+                    for n in states
+                    if STATE_KEYS[n] in self._state_centres
+                ),
+                *self._close_cities(city_key(words), list(self._by_key), None),
+            ],
         )
+
+    def _state_alone(self, words: list[str]) -> Place | None:
+        """The state these words name ("texas", "tx", "washington state"), unless a city
+        of that name lies in that same state (see the module docstring)."""
+        code = STATE_KEYS.get(" ".join(words))
+        if code is None and len(words) > 1 and words[-1] == "state":
+            code = STATE_KEYS.get(" ".join(words[:-1]))
+        if code is None or code not in self._state_centres or self._city_in_state(words, code):
+            return None
+        return self.state_place(code)
+
+    def state_place(self, code: str) -> Place:
+        """A whole state as a place: its name (with "State" when a city in it has the
+        bare name, so the label resolves back to the state), at its mean ZIP point."""
+        name = US_STATES[code]
+        if self._city_in_state(fold(name).split(), code):
+            name = f"{name} State"
+        lat, lng = self._state_centres[code]
+        return Place(name, lat, lng, code, "state")
 
     def _pick(self, candidates: list[City], words: Sequence[str]) -> Place:
         if len(candidates) == 1:

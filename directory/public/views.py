@@ -173,4 +173,4 @@ def about():
     return render_template("about.html")
 
 
-from . import report  # noqa: E402,F401  (the report form registers its route)
+from . import compare, report  # noqa: E402,F401  (the comparison and the report form register routes)
