@@ -4,18 +4,52 @@ The page carries its map in a `<script type="application/json">` block (data, no
 code, so the CSP's script-src stays 'self'): the clinics shown with their
 coordinates, the searched place, the tile settings and our own Leaflet files. The
 map script loads Leaflet and any tile only when the patient opens the map.
+
+Without tiles the map draws US state (and, zoomed in, county) outlines from our copy
+of us-atlas and names towns from `places`: a bounded list of the biggest towns
+around the page's clinics, from the offline gazetteer. It is in the page rather
+than a separate download because it is small (a few kB), is only ever about what
+this page shows, and is cached with the page.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from flask import current_app, url_for
 
+from ..geo import get_gazetteer
 from ..models import Clinic
 from .template_helpers import miles
+
+# Town names: from each of these margins (degrees) around the clinics, the biggest
+# PLACES_PER_MARGIN towns by ZIP count, so there are names to read at the zoom the map
+# opens at and a few steps either side. The script shows only those that fit.
+PLACE_MARGINS = (0.15, 0.75, 3.0)
+PLACES_PER_MARGIN = 20
+_CELL = 1.0  # degrees: the grid the towns are bucketed in
+
+
+def directions(clinic: Clinic) -> dict[str, str] | None:
+    """Links to directions to the clinic's street address, or None without one.
+
+    By address, not coordinates: ours are the ZIP's centre. `web` is the plain link
+    (OpenStreetMap); the script offers `geo` (Android) or `apple` (Apple devices)
+    instead, which open the patient's own maps app. Nothing is fetched until tapped.
+    """
+    if not clinic.in_person or not clinic.street or not clinic.city:
+        return None
+    address = f"{clinic.street}, {clinic.city}, {clinic.state} {clinic.postal_code or ''}".strip()
+    return {
+        "address": address,
+        "web": "https://www.openstreetmap.org/directions?" + urlencode({"to": address}),
+        "apple": "https://maps.apple.com/?" + urlencode({"daddr": address}),
+        "geo": f"geo:{clinic.lat},{clinic.lng}?q={quote(address)}",
+    }
 
 
 def _point(clinic: Clinic, distance_miles: float | None) -> dict[str, Any] | None:
@@ -29,7 +63,52 @@ def _point(clinic: Clinic, distance_miles: float | None) -> dict[str, Any] | Non
         "lng": clinic.lng,
         "place": f"{clinic.city}, {clinic.state}" if clinic.city else clinic.state,
         "distance": miles(distance_miles) if distance_miles is not None else "",
+        "directions": directions(clinic),
     }
+
+
+@cache
+def _town_grid() -> dict[tuple[int, int], list[tuple[str, float, float, int]]]:
+    """Towns (name, lat, lng, ZIP count) by 1-degree cell, built once from the gazetteer.
+
+    A town is the STANDARD (street delivery) ZIPs sharing a name and state, at their
+    mean: PO-box and military ZIPs neither count nor place a name on the map.
+    """
+    towns: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    for record in get_gazetteer().zip_records():
+        if record.zip_type == "STANDARD":
+            towns[record.city, record.state].append((record.lat, record.lng))
+    grid: dict[tuple[int, int], list[tuple[str, float, float, int]]] = defaultdict(list)
+    for (name, _state), spots in towns.items():
+        lat = round(sum(s[0] for s in spots) / len(spots), 4)
+        lng = round(sum(s[1] for s in spots) / len(spots), 4)
+        grid[int(lat // _CELL), int(lng // _CELL)].append((name, lat, lng, len(spots)))
+    return dict(grid)
+
+
+def places(points: list[tuple[float, float]]) -> list[dict[str, Any]]:
+    """The biggest towns around `points` (lat, lng), biggest first, at most
+    PLACES_PER_MARGIN for each of PLACE_MARGINS."""
+    if not points:
+        return []
+    grid = _town_grid()
+    lats, lngs = [p[0] for p in points], [p[1] for p in points]
+    chosen: dict[tuple[str, float, float], int] = {}
+    for margin in PLACE_MARGINS:
+        south, north = min(lats) - margin, max(lats) + margin
+        west, east = min(lngs) - margin, max(lngs) + margin
+        inside = [
+            town
+            for cell_lat in range(int(south // _CELL), int(north // _CELL) + 1)
+            for cell_lng in range(int(west // _CELL), int(east // _CELL) + 1)
+            for town in grid.get((cell_lat, cell_lng), ())
+            if south <= town[1] <= north and west <= town[2] <= east
+        ]
+        inside.sort(key=lambda town: (-town[3], town[0]))
+        for name, lat, lng, size in inside[:PLACES_PER_MARGIN]:
+            chosen[name, lat, lng] = size
+    ranked = sorted(chosen.items(), key=lambda item: (-item[1], item[0][0]))
+    return [{"name": n, "lat": lat, "lng": lng, "size": size} for (n, lat, lng), size in ranked]
 
 
 def tiles() -> dict[str, str]:
@@ -53,6 +132,8 @@ def map_data(
     the searched place (lat, lng, label), drawn as a plain dot.
     """
     points = [p for p in (_point(clinic, distance) for clinic, distance in items) if p]
+    map_tiles = tiles()
+    located = [(p["lat"], p["lng"]) for p in points] + ([center[:2]] if center else [])
 
     def static(path: str) -> str:
         return url_for("static", filename=f"vendor/{path}")
@@ -60,7 +141,8 @@ def map_data(
     return {
         "points": points,
         "center": ({"lat": center[0], "lng": center[1], "label": center[2]} if center else None),
-        "tiles": tiles(),
+        "tiles": map_tiles,
+        "places": [] if map_tiles["url"] or not points else places(located),
         "assets": {
             "leaflet_js": static("leaflet/leaflet.js"),
             "leaflet_css": static("leaflet/leaflet.css"),
@@ -68,5 +150,9 @@ def map_data(
             "cluster_css": static("leaflet.markercluster/MarkerCluster.css"),
             "cluster_theme_css": static("leaflet.markercluster/MarkerCluster.Default.css"),
             "images": static("leaflet/images/"),
+            "outline_js": url_for("static", filename="js/map-outline.js"),
+            "topojson_js": static("topojson-client/topojson-client.min.js"),
+            "states": static("us-atlas/states-10m.json"),
+            "counties": static("us-atlas/counties-10m.json"),
         },
     }

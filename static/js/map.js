@@ -4,9 +4,13 @@
  * written by directory/public/map_data.py) and a hidden panel (templates/_map.html).
  * This script shows the panel's button; Leaflet (our copy under /static/vendor/)
  * and the map images are loaded only when the patient presses it, so opening a
- * page never contacts a tile server. With no tile URL configured the map shows
- * the markers on a plain background and requests no images at all.
- * On phones the results map replaces the list while open (the list comes first).
+ * page never contacts a tile server. With no tile URL configured the map draws
+ * state and county outlines and town names instead (static/js/map-outline.js,
+ * loaded only for such a map) and requests no images at all.
+ * On phones the results map replaces the list while open (the list comes first):
+ * opening it scrolls it into view, closing it returns the list where it was.
+ * "Directions" links (marker popups, the clinic page) open the patient's own maps
+ * app where we know which one that is; the server writes the plain web link.
  */
 (function () {
   "use strict";
@@ -46,6 +50,52 @@
     return leafletLoading;
   }
 
+  // The outline drawing for a map without tiles: after Leaflet, which it uses.
+  function loadOutline(data) {
+    if (data.tiles.url) return Promise.resolve();
+    return Promise.all([
+      loadAsset("script", data.assets.topojson_js),
+      loadAsset("script", data.assets.outline_js)
+    ]);
+  }
+
+  // Which maps app a "Directions" link can open: geo: URIs open the chosen app on
+  // Android, Apple Maps links open Maps on Apple devices (iPadOS says "Macintosh").
+  // Anywhere else the server's plain web link stays. Nothing is fetched until tapped.
+  function directionsTarget(directions) {
+    var agent = window.navigator.userAgent;
+    if (/Android/i.test(agent)) return { href: directions.geo, where: "(opens your maps app)" };
+    if (/iPhone|iPad|iPod|Macintosh/.test(agent)) {
+      return { href: directions.apple, where: "(opens your maps app)" };
+    }
+    return { href: directions.web, where: "(opens OpenStreetMap)" };
+  }
+
+  function directionsLink(directions) {
+    var target = directionsTarget(directions);
+    var link = document.createElement("a");
+    link.className = "directions";
+    link.rel = "nofollow noopener";
+    link.href = target.href;
+    link.textContent = "Directions ";
+    var where = document.createElement("span");
+    where.className = "directions-where";
+    where.textContent = target.where;
+    link.appendChild(where);
+    return link;
+  }
+
+  // The clinic page's own link (templates/clinic.html) carries the other targets.
+  function upgradeDirections(link) {
+    var target = directionsTarget({
+      web: link.href, geo: link.getAttribute("data-geo"), apple: link.getAttribute("data-apple")
+    });
+    var where = link.querySelector(".directions-where");
+    if (!target.href || !where) return;
+    link.href = target.href;
+    where.textContent = target.where;
+  }
+
   function escapeText(text) {
     var div = document.createElement("div");
     div.textContent = text;
@@ -63,6 +113,10 @@
     if (details) {
       box.appendChild(document.createElement("br"));
       box.appendChild(document.createTextNode(details));
+    }
+    if (point.directions) {
+      box.appendChild(document.createElement("br"));
+      box.appendChild(directionsLink(point.directions));
     }
     return box;
   }
@@ -87,17 +141,20 @@
         attribution: escapeText(data.tiles.attribution || "")
       }).addTo(map);
     } else {
-      box.classList.add("map-plain");
+      box.classList.add("map-plain"); // outlines and town names: map-outline.js
     }
     L.control.scale({ metric: false }).addTo(map);
 
     // The view first: the cluster layer needs a zoom level when it is added.
     var bounds = data.points.map(function (point) { return [point.lat, point.lng]; });
     if (data.center) bounds.push([data.center.lat, data.center.lng]);
+    // Without street images a close view is an empty field: open far enough out
+    // that town names and county lines say where the clinic is.
+    var closest = data.tiles.url ? 14 : 11;
     if (bounds.length === 1) {
-      map.setView(bounds[0], 13);
+      map.setView(bounds[0], closest - 1);
     } else {
-      map.fitBounds(bounds, { padding: [24, 24], maxZoom: 14 });
+      map.fitBounds(bounds, { padding: [24, 24], maxZoom: closest });
     }
 
     var group = data.points.length >= CLUSTER_FROM && L.markerClusterGroup
@@ -116,6 +173,11 @@
       L.circleMarker([data.center.lat, data.center.lng], {
         radius: 7, weight: 3, fillOpacity: 0.35, interactive: false, className: "map-center"
       }).addTo(map);
+    }
+    if (!data.tiles.url && window.mapOutline) {
+      window.mapOutline.draw(map, data).catch(function (error) {
+        if (window.console) window.console.error(error); // the markers still show
+      });
     }
     return map;
   }
@@ -154,24 +216,49 @@
       if (open && map) map.invalidateSize();
     }
 
+    // On a phone the map opens where the list was: show all of it, the button above
+    // it if both fit. Focus stays on the button (it says what it does next) unless
+    // the button had to leave the screen; then it moves to the map itself.
+    var listScroll = null;
+    function bringIntoView() {
+      if (!PHONE.matches) return;
+      panel.scrollIntoView({ block: "start" });
+      if (box.getBoundingClientRect().bottom > window.innerHeight) box.scrollIntoView({ block: "end" });
+      if (Math.round(button.getBoundingClientRect().top) < 0) box.focus();
+    }
+
+    function opened() {
+      listScroll = replacesList() ? window.scrollY : null;
+      open = true;
+      render();
+      bringIntoView();
+    }
+
+    function closed() {
+      open = false;
+      render();
+      if (listScroll !== null && list && !list.hidden) window.scrollTo(window.scrollX, listScroll);
+      listScroll = null;
+    }
+
     var loading = false;
     button.addEventListener("click", function () {
       if (loading) return; // not `disabled`: that would take the keyboard focus away
       if (open || map) {
-        open = !open;
-        status.textContent = open ? "Map shown." : "";
-        render();
+        status.textContent = open ? "" : "Map shown.";
+        if (open) closed(); else opened();
         return;
       }
       loading = true;
       button.setAttribute("aria-busy", "true");
       status.textContent = "Loading the map…";
       loadLeaflet(data.assets).then(function () {
+        return loadOutline(data);
+      }).then(function () {
         box.hidden = false; // Leaflet measures the box when it builds the map
         map = buildMap(box, data);
-        open = true;
         status.textContent = "Map shown. Select a marker for the clinic's name, distance and link.";
-        render();
+        opened();
       }).catch(function (error) {
         box.hidden = true;
         status.textContent = "The map could not be loaded. Every clinic is in the list.";
@@ -189,4 +276,6 @@
 
   var panels = document.querySelectorAll("[data-map]");
   for (var i = 0; i < panels.length; i += 1) setUp(panels[i]);
+  var links = document.querySelectorAll("a.directions[data-geo]");
+  for (var j = 0; j < links.length; j += 1) upgradeDirections(links[j]);
 }());

@@ -1,0 +1,116 @@
+/* What the clinic map draws when no tile server is configured: our own code.
+ *
+ * static/js/map.js loads this (with our copy of topojson-client) only for such a map,
+ * and calls window.mapOutline.draw(map, data). It draws the US state outlines from
+ * our copy of us-atlas, the county lines once the patient zooms in far enough
+ * (that file is large, so it is fetched only then), and the names of the biggest
+ * towns in view (Leaflet tooltips), from data.places (directory/public/map_data.py). Everything comes
+ * from our own origin. Town names sit in a pane under the markers and skip any
+ * spot where a marker or another name already is, so they never hide a clinic.
+ */
+(function () {
+  "use strict";
+
+  var COUNTY_ZOOM = 7; // county lines from this zoom level on
+  var LABEL_HEIGHT = 20; // px, as .map-place in static/css/site.css
+  var CHAR_WIDTH = 7.5; // px, a generous average at that font size
+  var MARKER_BOX = { left: 14, right: 14, top: 42, bottom: 4 }; // the default pin, anchored at its tip
+
+  function getJSON(url) {
+    return window.fetch(url, { credentials: "same-origin" }).then(function (response) {
+      if (!response.ok) throw new Error("could not load " + url);
+      return response.json();
+    });
+  }
+
+  function outlineLayer(L, geojson, className) {
+    return L.geoJSON(geojson, { interactive: false, className: className }); // paths take the layer's options
+  }
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  // Names of the biggest towns that fit, biggest first; about one per 25,000 px².
+  function placeLabels(L, map, data, layer) {
+    layer.clearLayers();
+    var size = map.getSize();
+    var most = Math.max(4, Math.min(14, Math.round((size.x * size.y) / 25000)));
+    var taken = data.points.map(function (point) {
+      var at = map.latLngToContainerPoint([point.lat, point.lng]);
+      return {
+        left: at.x - MARKER_BOX.left, right: at.x + MARKER_BOX.right,
+        top: at.y - MARKER_BOX.top, bottom: at.y + MARKER_BOX.bottom
+      };
+    });
+    if (data.center) {
+      var centre = map.latLngToContainerPoint([data.center.lat, data.center.lng]);
+      taken.push({ left: centre.x - 10, right: centre.x + 10, top: centre.y - 10, bottom: centre.y + 10 });
+    }
+    var shown = 0;
+    data.places.forEach(function (place) {
+      if (shown >= most) return;
+      var at = map.latLngToContainerPoint([place.lat, place.lng]);
+      var box = {
+        left: at.x - 5, right: at.x + 12 + place.name.length * CHAR_WIDTH,
+        top: at.y - LABEL_HEIGHT / 2, bottom: at.y + LABEL_HEIGHT / 2
+      };
+      if (box.left < 0 || box.top < 0 || box.right > size.x || box.bottom > size.y) return;
+      if (taken.some(function (other) { return overlaps(box, other); })) return;
+      taken.push(box);
+      shown += 1;
+      // A tooltip, not a marker: nothing to focus or click, and no .leaflet-marker-icon.
+      // Its left edge sits 4px left of the town, where the CSS draws the town's dot.
+      layer.addLayer(L.tooltip({
+        pane: "places", permanent: true, direction: "right", offset: [-4, 0],
+        opacity: 1, className: "map-place"
+      }).setLatLng([place.lat, place.lng]).setContent(document.createTextNode(place.name)));
+    });
+  }
+
+  function draw(map, data) {
+    var L = window.L;
+    var topojson = window.topojson;
+    // Town names above the outlines (overlayPane, 400), below markers (600).
+    var pane = map.createPane("places");
+    pane.style.zIndex = 450;
+    pane.style.pointerEvents = "none";
+    pane.setAttribute("aria-hidden", "true"); // orientation for the eye; markers carry the names
+
+    var labels = L.layerGroup().addTo(map);
+    var relabel = function () { placeLabels(L, map, data, labels); };
+    map.on("zoomend moveend resize", relabel);
+    relabel();
+
+    var counties = null;
+    var countiesLoading = null;
+    function showCounties() {
+      var wanted = map.getZoom() >= COUNTY_ZOOM;
+      if (counties) {
+        if (wanted && !map.hasLayer(counties)) counties.addTo(map);
+        if (!wanted && map.hasLayer(counties)) map.removeLayer(counties);
+        return;
+      }
+      if (!wanted || countiesLoading) return;
+      countiesLoading = getJSON(data.assets.counties).then(function (topo) {
+        // County lines inside each state only (the first two digits of the FIPS
+        // code): the state outlines draw the rest.
+        counties = outlineLayer(L, topojson.mesh(topo, topo.objects.counties, function (a, b) {
+          return a !== b && String(a.id).slice(0, 2) === String(b.id).slice(0, 2);
+        }), "map-county");
+        showCounties();
+      }).catch(function (error) {
+        countiesLoading = null; // try again on the next zoom
+        if (window.console) window.console.error(error);
+      });
+    }
+    map.on("zoomend", showCounties);
+
+    return getJSON(data.assets.states).then(function (topo) {
+      outlineLayer(L, topojson.feature(topo, topo.objects.states), "map-state").addTo(map).bringToBack();
+      showCounties();
+    });
+  }
+
+  window.mapOutline = { draw: draw };
+}());
