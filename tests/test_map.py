@@ -1,9 +1,10 @@
 """The map's data block, the CSP that follows MAP_TILE_URL, and own-origin assets only.
 
 The map is drawn by static/js/map.js from a JSON block in the page; the browser
-tests (tests/browser/test_patient_journey.py) check what it draws. Here the server
-side: the block holds exactly the clinics the list shows, with their stored
-coordinates, and no page loads or references an asset from another origin.
+tests (tests/browser/test_patient_journey.py, test_map_browser.py) check what it
+draws. Here the server side: the block holds exactly the clinics the list shows, with
+their stored coordinates, the town names an untiled map shows and the directions
+links; no page loads or references an asset from another origin.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, quote, urlsplit
 
 import html5lib
 import pytest
@@ -21,8 +22,10 @@ from sqlalchemy import select
 from directory import create_app
 from directory.config import PROJECT_ROOT, tile_url
 from directory.extensions import db
+from directory.geo import get_gazetteer
 from directory.models import Clinic
 from directory.page_cache import get_page_cache
+from directory.public.map_data import PLACE_MARGINS, PLACES_PER_MARGIN, directions, places
 from tests.helpers import first_published
 
 OSM = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
@@ -142,6 +145,90 @@ def test_map_is_hidden_until_the_script_shows_it(demo_client):
     assert locate.get("hidden") is not None
 
 
+# -- outlines and town names (no tile server) --------------------------------------------------
+def test_without_tiles_the_block_names_the_biggest_towns_around_the_clinics(demo_client):
+    data = _map_block(_tree(demo_client.get(RESULTS).data), "results-map")
+    towns = data["places"]
+    assert 0 < len(towns) <= PLACES_PER_MARGIN * len(PLACE_MARGINS)
+    names = [p["name"] for p in towns]
+    assert "Austin" in names and "Houston" in names  # the city searched, the biggest near it
+    assert len({(p["name"], p["lat"], p["lng"]) for p in towns}) == len(towns)
+    assert [p["size"] for p in towns] == sorted((p["size"] for p in towns), reverse=True)
+    # Every name is near the clinics or the searched place, within the widest margin.
+    lats = [p["lat"] for p in data["points"]] + [data["center"]["lat"]]
+    lngs = [p["lng"] for p in data["points"]] + [data["center"]["lng"]]
+    margin = max(PLACE_MARGINS)
+    for town in towns:
+        assert min(lats) - margin <= town["lat"] <= max(lats) + margin, town
+        assert min(lngs) - margin <= town["lng"] <= max(lngs) + margin, town
+
+
+def test_town_names_come_from_the_gazetteer_and_skip_empty_places(demo_app):
+    with demo_app.app_context():
+        assert places([]) == []
+        assert places([(0.0, -150.0)]) == []  # mid-Pacific: no town within 3 degrees
+        phoenix = get_gazetteer().city_place("Phoenix", "AZ")
+        near = places([(phoenix.lat, phoenix.lng)])
+    assert near[0]["name"] == "Phoenix"  # the biggest town of its area comes first
+    assert abs(near[0]["lat"] - phoenix.lat) < 0.2 and abs(near[0]["lng"] - phoenix.lng) < 0.2
+    assert {"Mesa", "Tempe", "Scottsdale"} <= {p["name"] for p in near}
+
+
+def test_the_map_assets_for_outlines_are_ours(demo_client):
+    data = _map_block(_tree(demo_client.get(RESULTS).data), "results-map")
+    assets = data["assets"]
+    assert assets["outline_js"] == "/static/js/map-outline.js"
+    assert assets["topojson_js"] == "/static/vendor/topojson-client/topojson-client.min.js"
+    assert assets["states"] == "/static/vendor/us-atlas/states-10m.json"
+    assert assets["counties"] == "/static/vendor/us-atlas/counties-10m.json"
+    static = Path(PROJECT_ROOT)
+    assert (static / assets["outline_js"].lstrip("/")).is_file()
+    if (static / "static" / "vendor" / ".stamp").exists():  # built by the Makefile
+        for key in ("topojson_js", "states", "counties"):
+            assert (static / assets[key].lstrip("/")).is_file(), key
+
+
+def test_the_hint_says_what_the_map_shows(demo_client):
+    body = demo_client.get(RESULTS).get_data(as_text=True)
+    assert "The map shows state and county lines and town names" in body
+    assert "plain background" not in body
+
+
+# -- directions ---------------------------------------------------------------------------------
+def _directions_link(tree):
+    links = [a for a in tree.iter("a") if "directions" in (a.get("class") or "").split()]
+    return links[0] if len(links) == 1 else None
+
+
+def test_clinic_page_offers_directions_to_the_street_address(demo_app, demo_client):
+    clinic = first_published(demo_app, "in_person")
+    assert clinic.street
+    tree = _tree(demo_client.get(f"/clinics/{clinic.slug}").data)
+    link = _directions_link(tree)
+    assert link is not None
+    address = f"{clinic.street}, {clinic.city}, {clinic.state} {clinic.postal_code}"
+    assert "".join(link.itertext()) == "Directions (opens OpenStreetMap)"
+    assert link.get("rel") == "nofollow noopener"
+    web = urlsplit(link.get("href"))
+    assert (web.scheme, web.netloc, web.path) == ("https", "www.openstreetmap.org", "/directions")
+    assert parse_qs(web.query) == {"to": [address]}
+    assert link.get("data-geo") == f"geo:{clinic.lat},{clinic.lng}?q={quote(address)}"
+    apple = urlsplit(link.get("data-apple"))
+    assert apple.netloc == "maps.apple.com" and parse_qs(apple.query) == {"daddr": [address]}
+    # The marker's popup offers the same.
+    (point,) = _map_block(tree, "clinic-map")["points"]
+    assert point["directions"]["web"] == link.get("href")
+    assert point["directions"]["address"] == address
+
+
+def test_no_directions_without_a_street_or_for_telehealth(demo_app, demo_client):
+    slug = first_published(demo_app, "telehealth").slug
+    assert _directions_link(_tree(demo_client.get(f"/clinics/{slug}").data)) is None
+    clinic = first_published(demo_app, "in_person")
+    clinic.street = None
+    assert directions(clinic) is None
+
+
 # -- tile settings and the CSP ------------------------------------------------------------------
 def test_default_is_no_tiles_and_img_src_only_self(demo_client):
     response = demo_client.get(RESULTS)
@@ -221,6 +308,8 @@ def test_configured_tiles_are_announced_but_never_loaded_by_the_page(
         "attribution": "© OpenStreetMap contributors",
         "host": "tile.openstreetmap.org",
     }
+    assert data["places"] == []  # the tiles name places themselves
+    assert "town names" not in body
     (button,) = [b for b in tree.iter("button") if "map-toggle" in (b.get("class") or "")]
     assert "".join(button.itertext()).strip() == "Show map (images from tile.openstreetmap.org)"
     assert "Map images load from tile.openstreetmap.org when you open the map" in body
