@@ -289,10 +289,13 @@ def test_an_unknown_place_is_said_in_words_and_the_table_stays(demo_client, vari
     assert not re.search(r"\bwhere\b|\bc\b", _words(error)), "words for people, no parameters"
 
 
-def test_demo_listings_are_not_for_search_engines(demo_app, demo_client, varied):
-    page = text(_compare(demo_client, varied[0].slug))
-    assert varied[0].is_demo
-    assert '<meta name="robots" content="noindex">' in page
+def test_a_comparison_is_indexable_like_the_results_it_came_from(demo_client, varied):
+    """Like a results page (and unlike a demo clinic's own page) a comparison lists
+    clinics and may be indexed: one canonical URL per comparison, no noindex."""
+    page = text(_compare(demo_client, varied[0].slug, varied[1].slug, where="99801"))
+    assert 'name="robots"' not in page
+    (canonical,) = re.findall(r'<link rel="canonical" href="([^"]+)">', page)
+    assert "where" not in canonical, "the distances are a view of the same comparison"
 
 
 # -- marking clinics without JavaScript --------------------------------------------------------

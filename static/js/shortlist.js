@@ -120,6 +120,8 @@
   actions.appendChild(clear);
   bar.appendChild(status);
   bar.appendChild(actions);
+  // The compare page's "Save these" joins the bar: shown there, it moves nothing.
+  if (saveHolder) bar.appendChild(saveHolder);
   main.appendChild(bar);
 
   function say(message) {
@@ -145,8 +147,9 @@
     actions.hidden = !offered;
     link.href = compareUrl(items);
     link.textContent = "Compare " + clinics(items.length);
-    if (saveHolder) saveHolder.hidden = !onPage.length || sameClinics(items, onPage);
-    bar.classList.toggle("is-active", offered || status.textContent !== "");
+    var saving = Boolean(saveHolder) && onPage.length > 0 && !sameClinics(items, onPage);
+    if (saveHolder) saveHolder.hidden = !saving;
+    bar.classList.toggle("is-active", offered || saving || status.textContent !== "");
   }
 
   function add(slug, name) {
