@@ -27,6 +27,8 @@ class Listing:
     lng: float | None
     states_served: list[str]
     verified: str | None
+    state: str = ""
+    accepting: bool = True
     prices: dict[str, int | None] = field(default_factory=dict)
     conditions: set[str] = field(default_factory=set)
     insurers: set[str] = field(default_factory=set)
@@ -36,14 +38,25 @@ class Listing:
 def load_listings() -> dict[int, Listing]:
     """Every clinic row with its offerings and vocabulary codes, read with plain SQL."""
     rows = db.session.execute(
-        text("SELECT id, kind, status, lat, lng, states_served, last_verified_at FROM clinic")
+        text(
+            "SELECT id, kind, status, lat, lng, states_served, last_verified_at, state, "
+            "accepting_new_patients FROM clinic"
+        )
     )
     listings: dict[int, Listing] = {}
-    for id_, kind, status, lat, lng, served, verified in rows:
+    for id_, kind, status, lat, lng, served, verified, state, accepting in rows:
         if isinstance(served, str):  # SQLite hands JSON back as text
             served = json.loads(served)
         listings[id_] = Listing(
-            id_, kind, status, lat, lng, served or [], str(verified) if verified else None
+            id_,
+            kind,
+            status,
+            lat,
+            lng,
+            served or [],
+            str(verified) if verified else None,
+            state or "",
+            bool(accepting),  # SQLite: 1/0; NULL is not accepting
         )
     for clinic_id, code, price_min in db.session.execute(
         text(
@@ -100,18 +113,36 @@ def expected_results(
     lat: float | None = None,
     lng: float | None = None,
     state: str | None = None,
+    in_state: str | None = None,
     radius: int = 50,
     filters: dict[str, list[str]] | None = None,
     max_price: int | None = None,
+    accepting: bool = False,
+    sort: str | None = None,
 ) -> Expected:
-    """The results a non-text query must return, ordered by distance (then id)."""
+    """The results a non-text query must return, in its order.
+
+    A place is a point (`lat`, `lng`, its `state` for telehealth) with a `radius`, or
+    a whole state (`in_state`): the in-person clinics of that state, no distances.
+    `accepting`: only clinics accepting new patients. `sort`: "distance" (the default
+    with a point), "price", or "recent" (the default otherwise); at an equal key,
+    clinics accepting new patients come first, then the lower id.
+    """
     filters = {name: list(v) for name, v in (filters or {}).items()}
     for name in ("modality", "condition", "insurer", "payment"):
         filters.setdefault(name, [])
-    published = [x for x in listings.values() if x.status == "published"]
+    published = [
+        x for x in listings.values() if x.status == "published" and (x.accepting or not accepting)
+    ]
+    if in_state is not None:
+        state = in_state
     distances: dict[int, float] = {}
     in_range: list[Listing] = []
     for listing in published:
+        if in_state is not None:
+            if listing.kind in ("in_person", "both") and listing.state == in_state:
+                in_range.append(listing)
+            continue
         if lat is None:
             in_range.append(listing)
             continue
@@ -128,10 +159,16 @@ def expected_results(
         )
 
     chosen = [x for x in in_range if matches(x)]
-    if lat is None:
-        ordered = sorted(chosen, key=lambda x: (-(verified_ordinal(x.verified)), x.id))
-    else:
-        ordered = sorted(chosen, key=lambda x: (distances[x.id], x.id))
+    sort = sort or ("distance" if lat is not None and in_state is None else "recent")
+
+    def key(x: Listing) -> float:
+        if sort == "distance":
+            return distances[x.id]
+        if sort == "price":
+            return _lowest(x, filters["modality"])
+        return -verified_ordinal(x.verified)
+
+    ordered = sorted(chosen, key=lambda x: (key(x), not x.accepting, x.id))
     chosen_ids = {x.id for x in chosen}
     telehealth = set()
     if state:
@@ -164,6 +201,16 @@ def expected_results(
                     counts[code] += 1
         facets[name] = dict(counts)
     return Expected([x.id for x in ordered], distances, telehealth, dict(facets))
+
+
+def _lowest(listing: Listing, modalities: list[str]) -> float:
+    """The lowest published price among the chosen modalities (all without any)."""
+    prices = [
+        price
+        for code, price in listing.prices.items()
+        if price is not None and (not modalities or code in modalities)
+    ]
+    return min(prices) if prices else float("inf")
 
 
 def verified_ordinal(day: str | None) -> int:

@@ -68,8 +68,11 @@ def all_pages(client, params: dict) -> tuple[list[dict], dict]:
 
 
 def generated_queries(listings, count: int = 60) -> list[dict]:
-    """Random place, radius, modality, condition, insurer and max price (fixed seed)."""
+    """Random place, radius, modality, condition, insurer, max price and the accepting
+    filter (fixed seeds: the accepting choice has its own, so the rest stays the same
+    sequence it was before that filter existed)."""
     rng = random.Random(20261125)
+    accepting = random.Random(20261202)
     gazetteer = get_gazetteer()
     in_person = [x for x in listings.values() if x.kind != "telehealth" and x.lat is not None]
     queries = []
@@ -92,6 +95,8 @@ def generated_queries(listings, count: int = 60) -> list[dict]:
                 params[name] = rng.sample(VOCAB[name], rng.choice([1, 1, 2]))
         if rng.random() < 0.3:
             params["max_price"] = rng.choice([150, 300, 400, 500, 650, 800])
+        if accepting.random() < 0.3:
+            params["accepting"] = accepting.choice(["1", "true", "yes", "on"])
         queries.append(params)
     return queries
 
@@ -112,7 +117,9 @@ def test_generated_queries_match_brute_force(search_client, search_app, listings
                 radius=int(params["radius"]),
                 filters={n: params.get(n, []) for n in FILTERS},
                 max_price=params.get("max_price"),
+                accepting="accepting" in params,
             )
+        assert first["query"]["accepting"] == ("accepting" in params)
         assert [r["id"] for r in results] == expected.ids, params
         for r in results:
             assert r["distance_miles"] == pytest.approx(expected.distances[r["id"]], abs=0.006)
@@ -233,9 +240,16 @@ def test_other_sorts_order_by_their_key_then_id(search_client, listings, sort):
     results, _ = all_pages(search_client, params)
     assert len(results) > 5
     if sort == "price":
-        keys = [(lowest_price(r), r["id"]) for r in results]
+        keys = [(lowest_price(r), not listings[r["id"]].accepting, r["id"]) for r in results]
     else:
-        keys = [(-verified_ordinal(listings[r["id"]].verified), r["id"]) for r in results]
+        keys = [
+            (
+                -verified_ordinal(listings[r["id"]].verified),
+                not listings[r["id"]].accepting,
+                r["id"],
+            )
+            for r in results
+        ]
     assert keys == sorted(keys)
 
 
@@ -343,3 +357,183 @@ def test_relevance_weighs_name_over_tags_over_description(search_fresh_app, demo
         "Stillwater Clinic",
     ]
     assert ids["Plain Street Clinic"] not in {r["id"] for r in data["results"]}
+
+
+# -- a whole state ----------------------------------------------------------------------
+def test_whole_state_searches_match_brute_force(search_client, listings):
+    """A state typed alone: its published in-person clinics (no radius, no distances),
+    the telehealth programs serving it, and facets, as the brute force finds them,
+    with filters, price limits, the accepting filter and either order combined."""
+    rng = random.Random(20261203)
+    with_clinics = sorted(
+        {x.state for x in listings.values() if x.status == "published" and x.kind != "telehealth"}
+    )
+    # Puerto Rico and Guam have no in-person clinic in the demo data.
+    assert "PR" not in with_clinics and "GU" not in with_clinics
+    states = [*rng.sample(with_clinics, 12), "PR", "GU"]
+    # Codes and names; "LA" and "DC" typed alone are Los Angeles and Washington, DC.
+    typed = {"TX": "Texas", "NM": "new mexico", "PR": "Puerto Rico", "GU": "GU"}
+    typed |= {"LA": "Louisiana", "DC": "District of Columbia"}
+    nonempty = telehealth_seen = 0
+    for code in states:
+        for _ in range(3):
+            params: dict = {"where": typed.get(code, rng.choice([code, code.lower()]))}
+            for name in FILTERS:
+                if rng.random() < 0.25:
+                    params[name] = rng.sample(VOCAB[name], 1)
+            if rng.random() < 0.3:
+                params["max_price"] = rng.choice([300, 500, 800])
+            if rng.random() < 0.4:
+                params["accepting"] = "1"
+            if rng.random() < 0.3:
+                params["sort"] = "price"
+            if rng.random() < 0.3:
+                params["radius"] = rng.choice([5, 25, 500])  # ignored for a state
+            results, first = all_pages(search_client, params)
+            location = first["location"]
+            assert (location["kind"], location["state"]) == ("state", code), params
+            assert first["query"]["sort"] == params.get("sort", "recent")
+            expected = expected_results(
+                listings,
+                in_state=code,
+                filters={n: params.get(n, []) for n in FILTERS},
+                max_price=params.get("max_price"),
+                accepting="accepting" in params,
+                sort=params.get("sort"),
+            )
+            assert [r["id"] for r in results] == expected.ids, params
+            assert all(r["distance_miles"] is None for r in results), params
+            assert {t["id"] for t in first["telehealth"]} == expected.telehealth, params
+            for name in FILTERS:
+                got = {c: n for c, n in first["facets"][name].items() if n}
+                assert got == expected.facets[name], (name, params)
+            nonempty += bool(results)
+            telehealth_seen += bool(first["telehealth"])
+            if code in ("PR", "GU"):
+                assert results == [], params
+    assert nonempty >= 15 and telehealth_seen >= 10
+
+
+def test_whole_state_refuses_nearest_first_and_ignores_the_radius(search_client):
+    refused = search_client.get("/api/v1/search?where=Texas&sort=distance")
+    assert refused.status_code == 400
+    error = refused.get_json()["error"]
+    assert error["field"] == "sort"
+    assert "not a whole state" in error["message"] and "Texas" in error["message"]
+    page = search_client.get("/search?where=Texas&sort=distance")
+    assert page.status_code == 400 and b"not a whole state" in page.data
+    plain = search_client.get("/api/v1/search?where=TX").get_json()
+    for radius in ("5", "500", "abc", "-1"):
+        data = search_client.get(f"/api/v1/search?where=TX&radius={radius}").get_json()
+        assert data["total"] == plain["total"] > 0, radius
+        assert [r["id"] for r in data["results"]] == [r["id"] for r in plain["results"]]
+
+
+def test_backends_agree_on_whole_state_text_searches(demo_apps):
+    """With words, a state search orders by relevance; both engines find the same set."""
+    queries = [
+        {"q": "ptsd", "where": "Texas"},
+        {"q": "infusion", "where": "CA", "accepting": "1"},
+        {"q": "depression", "where": "New York State", "sort": "recent"},
+    ]
+    answers = {}
+    for backend in ("whoosh", "postgres"):
+        client = demo_apps("postgresql", backend).test_client()
+        answers[backend] = [all_pages(client, params) for params in queries]
+    for params, (w_results, w_first), (p_results, p_first) in zip(
+        queries, answers["whoosh"], answers["postgres"], strict=True
+    ):
+        assert w_first["total"] == p_first["total"] > 0, params
+        assert w_first["query"]["sort"] == params.get("sort", "relevance")
+        w_ids, p_ids = [r["id"] for r in w_results], [r["id"] for r in p_results]
+        assert set(w_ids) == set(p_ids), params
+        if params.get("sort") == "recent":
+            assert w_ids == p_ids, params
+        assert {t["id"] for t in w_first["telehealth"]} == {t["id"] for t in p_first["telehealth"]}
+
+
+# -- accepting new patients -------------------------------------------------------------
+def test_accepting_filter_values(search_client):
+    every = search_client.get("/api/v1/search?where=Houston, TX&radius=250").get_json()
+    for value in ("1", "true", "YES", "on"):
+        data = search_client.get(
+            f"/api/v1/search?where=Houston, TX&radius=250&accepting={value}"
+        ).get_json()
+        assert data["query"]["accepting"] is True
+        assert 0 < data["total"] <= every["total"]
+    for value in ("0", "no", "false", "off", ""):
+        data = search_client.get(
+            f"/api/v1/search?where=Houston, TX&radius=250&accepting={value}"
+        ).get_json()
+        assert data["query"]["accepting"] is False
+        assert data["total"] == every["total"]
+    bad = search_client.get("/api/v1/search?accepting=maybe")
+    assert bad.status_code == 400
+    error = bad.get_json()["error"]
+    assert error["field"] == "accepting"
+    assert "new patients" in error["message"] and "'accepting'" not in error["message"]
+
+
+def test_not_accepting_clinics_rank_below_at_an_equal_key(search_fresh_app, demo_records):
+    """Clinics at the very same point, price, verification date and words: in every
+    order, those accepting new patients come first, then by id; the filter keeps only
+    them. Telehealth programs equal in everything follow the same rule."""
+    base = next(r for r in demo_records if r["status"] == "published" and r["kind"] == "in_person")
+    remote = next(
+        r for r in demo_records if r["status"] == "published" and r["kind"] == "telehealth"
+    )
+    same = {
+        "lat": 35.0844,
+        "lng": -106.6504,
+        "city": "Albuquerque",
+        "state": "NM",
+        "postal_code": "87102",
+        "description": "Evening appointments.",
+        "last_verified_at": "2026-11-01",
+        "conditions": ["anxiety"],
+        "insurers": [],
+        "payment": ["self-pay"],
+        "offerings": [{**base["offerings"][0], "modality": "iv", "price_min": 400}],
+    }
+    records = []
+    for i, accepting in enumerate([False, True, False, True]):
+        record = {**base, **same, "accepting_new_patients": accepting}
+        records.append({**record, "name": f"Mesa Harbor Clinic {'ABCD'[i]}", "slug": f"tie-{i}"})
+    for i, accepting in enumerate([False, True]):
+        record = {
+            **remote,
+            **same,
+            "kind": "telehealth",
+            "states_served": ["NM"],
+            "accepting_new_patients": accepting,
+        }
+        records.append({**record, "name": f"Mesa Harbor Video {'AB'[i]}", "slug": f"tele-{i}"})
+    with search_fresh_app.app_context():
+        load_demo(records, after_commit=sync.refresh)
+        ids = {c.slug: c.id for c in db.session.scalars(select(Clinic))}
+    assert [ids[f"tie-{i}"] for i in range(4)] == sorted(ids[f"tie-{i}"] for i in range(4))
+    open_first = [ids["tie-1"], ids["tie-3"], ids["tie-0"], ids["tie-2"]]
+    # Without a place telehealth programs are results too, in the same order.
+    everything = [ids[s] for s in ("tie-1", "tie-3", "tele-1", "tie-0", "tie-2", "tele-0")]
+    client = search_fresh_app.test_client()
+    searches = [
+        {"where": "87102"},
+        {"where": "Albuquerque, NM", "sort": "price"},
+        {"where": "35.0844,-106.6504", "sort": "recent"},
+        {"where": "New Mexico"},
+        {"where": "NM", "sort": "price"},
+        {"q": "mesa harbor", "sort": "relevance"},
+        {"q": "mesa harbor", "where": "87102", "sort": "relevance"},
+        {"modality": "iv"},
+    ]
+    for params in searches:
+        data = client.get("/api/v1/search", query_string=params).get_json()
+        only = client.get("/api/v1/search", query_string={**params, "accepting": "1"}).get_json()
+        if "where" not in params:
+            assert [r["id"] for r in data["results"]] == everything, params
+            assert [r["id"] for r in only["results"]] == everything[:3], params
+            continue
+        assert [r["id"] for r in data["results"]] == open_first, params
+        assert [t["id"] for t in data["telehealth"]] == [ids["tele-1"], ids["tele-0"]], params
+        assert [r["id"] for r in only["results"]] == open_first[:2], params
+        assert [t["id"] for t in only["telehealth"]] == [ids["tele-1"]], params

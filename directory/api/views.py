@@ -42,6 +42,8 @@ def search() -> Response:
                     "lat": location.lat,
                     "lng": location.lng,
                     "state": location.state,
+                    # "zip", "city", "point", or "state" for a whole state (no radius)
+                    "kind": location.kind,
                 }
                 if location
                 else None

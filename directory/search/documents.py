@@ -35,6 +35,8 @@ class ClinicDocument:
     # words that describe the clinic's modalities and conditions, synonyms included
     tags: str
     verified_ordinal: int
+    # accepting new patients: a filter, and ahead of those who are not at equal rank
+    accepting: bool
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -77,4 +79,5 @@ def clinic_document(clinic: Clinic) -> ClinicDocument:
         payment=tuple(sorted(p.code for p in clinic.payment_options)),
         tags=" ".join(t for t in tags if t),
         verified_ordinal=clinic.last_verified_at.toordinal() if clinic.last_verified_at else 0,
+        accepting=bool(clinic.accepting_new_patients),
     )

@@ -2,8 +2,9 @@
 
 A backend finds candidates (text matches and vocabulary postings) as boolean masks
 over its document numbers; this module turns them into the contract's answer.
-Keeping it engine-neutral means the rules (AND across filters, OR within one, ties
-by id, geodesic radius) live in one place.
+Keeping it engine-neutral means the rules (AND across filters, OR within one, clinics
+accepting new patients before the others at an equal key, then ties by id, geodesic
+radius, a whole state by its clinics' state) live in one place.
 
 Why columns and masks: a common word ("depression") matches nearly every
 document, and Python sets of docnums made each query pay per document; a mask is
@@ -50,6 +51,8 @@ class Row:
     states_served: frozenset[str]
     prices: Mapping[str, int | None]
     verified_ordinal: int
+    state: str
+    accepting: bool
 
 
 @dataclass(frozen=True)
@@ -63,11 +66,14 @@ class RowTable:
     lng: np.ndarray
     in_person: Mask  # live, in person, with coordinates
     telehealth: Mask
+    accepting: Mask  # accepting new patients
     verified: np.ndarray  # int64 ordinal of the last verification
     # modality code -> lowest session price (inf: not offered, or no published price)
     prices: Mapping[str, np.ndarray]
     # state -> telehealth programs licensed there
     served: Mapping[str, Mask]
+    # state -> in-person clinics there (with or without coordinates)
+    located: Mapping[str, Mask]
 
     @property
     def size(self) -> int:
@@ -86,13 +92,18 @@ class RowTable:
         lng = np.full(size, np.nan)
         in_person = np.zeros(size, dtype=bool)
         telehealth = np.zeros(size, dtype=bool)
+        accepting = np.zeros(size, dtype=bool)
         verified = np.zeros(size, dtype=np.int64)
         prices: dict[str, np.ndarray] = {}
         served: dict[str, list[int]] = {}
+        located: dict[str, list[int]] = {}
         for docnum, row in rows:
             live[docnum] = True
             clinic_id[docnum] = row.clinic_id
             verified[docnum] = row.verified_ordinal
+            accepting[docnum] = row.accepting
+            if row.in_person:
+                located.setdefault(row.state, []).append(docnum)
             if row.lat is not None and row.lng is not None:
                 lat[docnum], lng[docnum] = row.lat, row.lng
                 in_person[docnum] = row.in_person
@@ -112,9 +123,11 @@ class RowTable:
             lng=lng,
             in_person=in_person,
             telehealth=telehealth,
+            accepting=accepting,
             verified=verified,
             prices=prices,
             served={state: mask_of(size, docnums) for state, docnums in served.items()},
+            located={state: mask_of(size, docnums) for state, docnums in located.items()},
         )
 
 
@@ -265,10 +278,17 @@ class Evaluator:
     def run(self) -> SearchPage:
         query = self.query
         base = self.table.live if self.text_matches is None else self.text_matches
+        if query.accepting:
+            # Not a facet: like the place, it narrows everything, telehealth included.
+            base = base & self.table.accepting
         filters = {name: self._filter_mask(name) for name in FILTERS}
         near: _Near | None = None
         space = base
-        if query.location is not None:
+        if query.whole_state is not None:
+            # The state's in-person clinics: no radius, no distances.
+            empty = np.zeros(self.table.size, dtype=bool)
+            space = base & self.table.located.get(query.whole_state, empty)
+        elif query.location is not None:
             # Only in-person rows within the radius can be results, and facets count
             # within them too: narrow by place first, the cheapest cut at every size.
             near = self._near(base)
@@ -283,7 +303,7 @@ class Evaluator:
             scores = dict(zip(page, self._score_array(np.array(page)).tolist(), strict=True))
         return SearchPage(
             query=query,
-            hits=[self._hit(d, scores.get(d)) for d in page],
+            hits=[self._hit(d, scores.get(d), near is not None) for d in page],
             total=len(result_docnums),
             telehealth=self._telehealth(base & ~space, filters),
             facets=self._facets(space, filters),
@@ -329,18 +349,21 @@ class Evaluator:
         return facets
 
     def _order(self, docnums: Index, near: _Near | None) -> list[int]:
-        """The results in the query's order, up to the end of the requested page."""
+        """The results in the query's order, up to the end of the requested page: by
+        the sort's key, then clinics accepting new patients first, then by id (a
+        search without a point, a whole state's, orders "distance" as "recent")."""
         query = self.query
         needed = query.page * query.per_page
         ids = self.table.clinic_id[docnums]
+        closed = ~self.table.accepting[docnums]
         if query.sort == "distance" and near is not None:
             return self._by_distance(docnums, near, needed)
         if query.sort == "relevance":
-            order = np.lexsort((ids, -self._score_array(docnums)))
+            order = np.lexsort((ids, closed, -self._score_array(docnums)))
         elif query.sort == "price":
-            order = np.lexsort((ids, self._lowest_price(docnums)))
+            order = np.lexsort((ids, closed, self._lowest_price(docnums)))
         else:
-            order = np.lexsort((ids, -self.table.verified[docnums]))
+            order = np.lexsort((ids, closed, -self.table.verified[docnums]))
         return docnums[order[:needed]].tolist()
 
     def _by_distance(self, docnums: Index, near: _Near, needed: int) -> list[int]:
@@ -358,7 +381,9 @@ class Evaluator:
             ceiling = np.partition(estimates, needed - 1)[needed - 1] * high / low
             within = estimates <= ceiling
             docnums, estimates = docnums[within], estimates[within]
-        order = np.lexsort((self.table.clinic_id[docnums], estimates))
+        order = np.lexsort(
+            (self.table.clinic_id[docnums], ~self.table.accepting[docnums], estimates)
+        )
         ordered: list[int] = []
         run: list[int] = []
         previous = 0.0
@@ -378,8 +403,8 @@ class Evaluator:
     def _exact_order(self, run: Sequence[int]) -> list[int]:
         if len(run) == 1:
             return list(run)
-        ids = self.table.clinic_id
-        return sorted(run, key=lambda d: (self.exact(d), int(ids[d])))
+        ids, accepting = self.table.clinic_id, self.table.accepting
+        return sorted(run, key=lambda d: (self.exact(d), not accepting[d], int(ids[d])))
 
     def _telehealth(self, elsewhere: Mask, filters: Mapping[str, Mask | None]) -> list[Hit]:
         """Telehealth programs licensed in the searched state that match the search,
@@ -393,7 +418,9 @@ class Evaluator:
         )
         scores = self._score_array(docnums)
         ids = self.table.clinic_id[docnums]
-        order = np.lexsort((ids, self._lowest_price(docnums), -scores))[:TELEHEALTH_LIMIT]
+        closed = ~self.table.accepting[docnums]
+        order = np.lexsort((ids, closed, self._lowest_price(docnums), -scores))
+        order = order[:TELEHEALTH_LIMIT]
         scored = self.scorer is not None
         return [
             Hit(int(ids[i]), None, float(scores[i]) if scored else None) for i in order.tolist()
@@ -405,8 +432,9 @@ class Evaluator:
             return np.zeros(len(docnums))
         return self.scorer(docnums)
 
-    def _hit(self, docnum: int, score: float | None) -> Hit:
+    def _hit(self, docnum: int, score: float | None, measured: bool) -> Hit:
+        """A result, with its distance when the search measures from a point."""
         distance = None
-        if self.query.location is not None and not np.isnan(self.table.lat[docnum]):
+        if measured and not np.isnan(self.table.lat[docnum]):
             distance = self.exact(docnum)
         return Hit(int(self.table.clinic_id[docnum]), distance, score)

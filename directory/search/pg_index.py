@@ -1,6 +1,6 @@
 """The PostgreSQL search index's table and how it is written.
 
-`search_document` (migration 0003) holds one row per published clinic: a weighted
+`search_document` (migrations 0003 and 0007) holds one row per published clinic: a weighted
 `tsvector` (name A > modalities and conditions B > description and place C) under
 GIN, with the synonym group words of `synonyms.annotate` indexed exactly as the
 Whoosh backend indexes them, and a `geography(Point,4326)` under GiST. Every write
@@ -46,7 +46,8 @@ _UPSERT = text(
     f"""
     INSERT INTO {TABLE} (
         clinic_id, fingerprint, in_person, telehealth, states_served, geog,
-        modality, condition, insurer, payment, prices, verified_ordinal, document
+        modality, condition, insurer, payment, prices, verified_ordinal, state, accepting,
+        document
     ) VALUES (
         :clinic_id, :fingerprint, :in_person, :telehealth, CAST(:states_served AS text[]),
         CASE WHEN CAST(:lat AS double precision) IS NULL
@@ -55,7 +56,7 @@ _UPSERT = text(
                                           CAST(:lat AS double precision)), 4326)::geography
         END,
         CAST(:modality AS text[]), CAST(:condition AS text[]), CAST(:insurer AS text[]),
-        CAST(:payment AS text[]), CAST(:prices AS jsonb), :verified_ordinal,
+        CAST(:payment AS text[]), CAST(:prices AS jsonb), :verified_ordinal, :state, :accepting,
         setweight(to_tsvector('{TEXT_CONFIG}', :name_text), 'A')
         || setweight(to_tsvector('{TEXT_CONFIG}', :tags_text), 'B')
         || setweight(to_tsvector('{TEXT_CONFIG}', :body_text), 'C')
@@ -65,7 +66,8 @@ _UPSERT = text(
         telehealth = EXCLUDED.telehealth, states_served = EXCLUDED.states_served,
         geog = EXCLUDED.geog, modality = EXCLUDED.modality, condition = EXCLUDED.condition,
         insurer = EXCLUDED.insurer, payment = EXCLUDED.payment, prices = EXCLUDED.prices,
-        verified_ordinal = EXCLUDED.verified_ordinal, document = EXCLUDED.document
+        verified_ordinal = EXCLUDED.verified_ordinal, state = EXCLUDED.state,
+        accepting = EXCLUDED.accepting, document = EXCLUDED.document
     """
 )
 
@@ -110,6 +112,8 @@ def _params(doc: ClinicDocument) -> dict[str, Any]:
         "payment": list(doc.payment),
         "prices": json.dumps(dict(doc.prices)),
         "verified_ordinal": doc.verified_ordinal,
+        "state": doc.state,
+        "accepting": doc.accepting,
         "name_text": searchable(doc.name),
         "tags_text": searchable(doc.tags),
         "body_text": searchable(doc.body),

@@ -52,7 +52,9 @@ class Sql:
 class Plan:
     """The fragments of one search. `text`, `near`, `flags` and `priced` are over the
     table (`d`); `distance(alias)` and `lowest(alias)` over the alias named. `point`
-    and `radius` (metres) are bound parameters, None without a place."""
+    and `radius` (metres) are bound parameters, None without a place or for a whole
+    state (whose `near` is its in-person clinics). `flags` holds each chosen filter
+    and `accepting`, which narrows every count but has no facet of its own."""
 
     sql: Sql
     units: list[list[list[str]]]
@@ -136,7 +138,9 @@ def plan_search(conn: Connection, query: SearchQuery) -> Plan:
 
     place = query.location
     point, radius, near = None, None, "TRUE"
-    if place is not None:
+    if query.whole_state is not None:
+        near = f"(d.in_person AND d.state = {sql.bind(query.whole_state, 's')})"
+    elif place is not None:
         point = (
             f"ST_SetSRID(ST_MakePoint(CAST({sql.bind(place.lng, 'lng')} AS double precision), "
             f"CAST({sql.bind(place.lat, 'lat')} AS double precision)), 4326)::geography"
@@ -152,6 +156,8 @@ def plan_search(conn: Connection, query: SearchQuery) -> Plan:
         for name in FILTERS
         if (codes := getattr(query, name))
     }
+    if query.accepting:
+        flags["accepting"] = "d.accepting"
     priced, lowest, max_price = price_terms(sql, query)
     return Plan(
         sql, units, text_match, text_key, point, radius, near, flags, priced, lowest, max_price
@@ -240,7 +246,7 @@ def page_and_counts(
 
 def space_sql(plan: Plan, query: SearchQuery, score: str, counted: bool) -> str:
     """The matches of the text and place, with what the page (and facets) read."""
-    columns = ["d.clinic_id", "d.geog", "d.verified_ordinal"]
+    columns = ["d.clinic_id", "d.geog", "d.verified_ordinal", "d.accepting"]
     if counted or query.sort == "price":
         columns.append("d.prices")
     if counted:
@@ -306,7 +312,7 @@ def nearest_page(conn: Connection, plan: Plan, query: SearchQuery) -> list[Hit]:
         FROM {TABLE} d
         WHERE {plan.near} AND {matching}
           AND ST_DWithin(d.geog, {plan.point}, (SELECT bound FROM nearest), false)
-        ORDER BY distance, d.clinic_id LIMIT {limit} OFFSET {offset}
+        ORDER BY distance, d.accepting DESC, d.clinic_id LIMIT {limit} OFFSET {offset}
     """
     return [
         Hit(row.clinic_id, float(row.distance), None)
@@ -315,18 +321,22 @@ def nearest_page(conn: Connection, plan: Plan, query: SearchQuery) -> list[Hit]:
 
 
 def page_sql(plan: Plan, query: SearchQuery) -> str:
-    """The page's rows out of `space`, numbered in order.
+    """The page's rows out of `space`, numbered in order: by the sort's key, then
+    clinics accepting new patients first, then by id ("distance" without a point, a
+    whole state's search, is "recent").
 
     The outer row_number orders them again (at most 50): a UNION ALL promises
     no order of its own.
     """
     sql = plan.sql
-    keys = {
-        "distance": [("distance", ""), ("clinic_id", "")],
-        "relevance": [("score", " DESC"), ("clinic_id", "")],
-        "price": [("lowest", " ASC NULLS LAST"), ("clinic_id", "")],
-        "recent": [("verified_ordinal", " DESC"), ("clinic_id", "")],
-    }[query.sort]
+    sort = query.sort if query.sort != "distance" or plan.point else "recent"
+    first = {
+        "distance": ("distance", ""),
+        "relevance": ("score", " DESC"),
+        "price": ("lowest", " ASC NULLS LAST"),
+        "recent": ("verified_ordinal", " DESC"),
+    }[sort]
+    keys = [first, ("accepting", " DESC"), ("clinic_id", "")]
     lowest = plan.lowest("s") if query.sort == "price" else "NULL::integer"
     where = plan.passing
     if plan.point and query.sort == "distance":
@@ -339,7 +349,7 @@ def page_sql(plan: Plan, query: SearchQuery) -> str:
                p.clinic_id, p.distance, p.score
         FROM (
             SELECT s.clinic_id, {plan.distance("s")} AS distance, s.score,
-                   {lowest} AS lowest, s.verified_ordinal
+                   {lowest} AS lowest, s.verified_ordinal, s.accepting
             FROM space s WHERE {where}
             ORDER BY {", ".join(f"{k}{o}" for k, o in keys)} LIMIT {limit} OFFSET {offset}
         ) p
@@ -387,7 +397,7 @@ def telehealth_hits(
         ) d
         WHERE {plan.text} AND {plan.priced}{filters}
           AND NOT COALESCE({plan.near}, FALSE)
-        ORDER BY score DESC, lowest ASC NULLS LAST, d.clinic_id
+        ORDER BY score DESC, lowest ASC NULLS LAST, d.accepting DESC, d.clinic_id
         LIMIT {TELEHEALTH_LIMIT}
     """
     return [

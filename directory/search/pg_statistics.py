@@ -147,7 +147,8 @@ class Statistics:
         return (
             stats.generation,
             plan.text_key,
-            (place.lat, place.lng, place.state, query.radius) if place is not None else None,
+            (place.kind, place.lat, place.lng, place.state, query.radius) if place else None,
             tuple(tuple(sorted(getattr(query, name))) for name in FILTERS),
             query.max_price,
+            query.accepting,
         )

@@ -36,6 +36,7 @@ NAMES = {
     "page": "The page number",
     "per_page": "The number of results per page",
     "exact": "The choice to search the words as typed",
+    "accepting": "The choice of clinics accepting new patients",
 }
 NUMBER_RULES = {
     "radius": f"The distance must be a whole number of miles from 1 to {MAX_RADIUS}, like 50.",
@@ -84,6 +85,8 @@ class SearchQuery:
     insurer: tuple[str, ...] = ()
     payment: tuple[str, ...] = ()
     max_price: int | None = None
+    # Only clinics accepting new patients (results and telehealth programs alike).
+    accepting: bool = False
     sort: str = "recent"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -98,7 +101,15 @@ class SearchQuery:
     @property
     def is_empty(self) -> bool:
         """True when nothing was asked: the page shows the search box, not results."""
-        return not (self.q or self.location or any(self.filters().values()) or self.max_price)
+        asked = self.q or self.location or any(self.filters().values()) or self.max_price
+        return not (asked or self.accepting)
+
+    @property
+    def whole_state(self) -> str | None:
+        """The state searched as a whole ("Texas"): its in-person clinics are the
+        results, with no radius and no distances. None for any other search."""
+        place = self.location
+        return place.state if place is not None and place.kind == "state" else None
 
     def to_args(self, **changes: Any) -> dict[str, Any]:
         """The query as URL parameters (for links that change one thing), defaults omitted."""
@@ -107,6 +118,7 @@ class SearchQuery:
             "where": self.where,
             "radius": self.radius if self.radius != DEFAULT_RADIUS else None,
             "max_price": self.max_price,
+            "accepting": 1 if self.accepting else None,
             "sort": self.sort if self.explicit_sort else None,
             "page": self.page if self.page != 1 else None,
             "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
@@ -124,6 +136,7 @@ class SearchQuery:
             "radius": self.radius,
             **{name: list(values) for name, values in self.filters().items()},
             "max_price": self.max_price,
+            "accepting": self.accepting,
             "sort": self.sort,
             "page": self.page,
             "per_page": self.per_page,
@@ -210,21 +223,36 @@ def parse_search_query(
             location = resolve_place(where)
         except PlaceError as exc:
             raise QueryError("where", exc.message, exc.suggestions) from exc
-    radius = _integer(args, "radius", 1, MAX_RADIUS) or DEFAULT_RADIUS
+    whole_state = location is not None and location.kind == "state"
+    try:
+        radius = _integer(args, "radius", 1, MAX_RADIUS) or DEFAULT_RADIUS
+    except QueryError:
+        if not whole_state:
+            raise
+        radius = DEFAULT_RADIUS  # a whole state has no radius: whatever was sent is unused
     filters = {name: _codes(args, name, vocabularies.get(name, {})) for name in FILTERS}
     max_price = _integer(args, "max_price", 0, MAX_PRICE)
+    accepting = _flag(
+        args, "accepting", "Choose whether to show only clinics accepting new patients: yes or no."
+    )
     page = _integer(args, "page", 1, MAX_PAGE) or 1
     per_page = _integer(args, "per_page", 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
 
     sort = _single(args, "sort").lower()
     explicit = bool(sort)
     if not sort:
-        sort = "distance" if location else ("relevance" if q else "recent")
+        sort = "distance" if location and not whole_state else ("relevance" if q else "recent")
     if sort not in SORTS:
         raise QueryError("sort", f"Choose an order: {', '.join(SORT_NAMES.values())}.")
     if sort == "distance" and location is None:
         raise QueryError(
-            "sort", "Sorting nearest first needs a place: type a city, state or ZIP code."
+            "sort", "Sorting nearest first needs a place: type a city or ZIP code."
+        )
+    if sort == "distance" and whole_state:
+        raise QueryError(
+            "sort",
+            "Sorting nearest first needs a city or ZIP code, not a whole state: "
+            f"type a city in {location.label}, or a ZIP code.",
         )
     return SearchQuery(
         q=q,
@@ -232,6 +260,7 @@ def parse_search_query(
         location=location,
         radius=radius,
         max_price=max_price,
+        accepting=accepting,
         sort=sort,
         page=page,
         per_page=per_page,

@@ -23,6 +23,7 @@ from whoosh.searching import Searcher
 
 from .evaluate import Mask, Row, RowTable, mask_of
 from .memo import Memo
+from .whoosh_index import ROW_FORMAT
 from .whoosh_postings import term_docnums
 
 T = TypeVar("T")
@@ -34,6 +35,11 @@ TERM_CACHE_SIZE = 256
 
 def _row(stored: dict) -> Row:
     data = stored["row"]
+    if data.get("format") != ROW_FORMAT:
+        raise ReadFailed(
+            f"clinic {stored['cid']} was indexed in an older format "
+            f"({data.get('format', 1)}, now {ROW_FORMAT}): the index needs a rebuild"
+        )
     return Row(
         clinic_id=int(stored["cid"]),
         lat=data["lat"],
@@ -43,6 +49,8 @@ def _row(stored: dict) -> Row:
         states_served=frozenset(data["served"]),
         prices=data["prices"],
         verified_ordinal=data["verified"],
+        state=data["state"],
+        accepting=data["accepting"],
     )
 
 

@@ -4,6 +4,11 @@ Stemmed text fields without positions (name > tags > body, weighted), keyword
 fields for the vocabulary filters, and per clinic the stored row the evaluator
 reads (`whoosh_generation`). Segments are written as plain files, never Whoosh's
 compound file, and read without mmap (see `whoosh_backend`).
+
+Each stored row carries `ROW_FORMAT`. An index written before the row changed shape
+holds rows of an older format, which reading refuses as damage: the repair rebuilds
+it from the database instead of a search misreading it (and migration 0007 queues
+every clinic, so a deploy rewrites the rows before its first search).
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ REBUILD_LIMIT_MB = 512
 # Processes that index a large rebuild, and the size from which it is worth them.
 REBUILD_PROCS = 2
 PARALLEL_REBUILD_FROM = 5_000
+# The stored row's shape; raise it whenever `_fields` writes the row differently
+# (2: the clinic's state and whether it accepts new patients).
+ROW_FORMAT = 2
 
 
 def _text_field(analyzer: Analyzer, weight: float) -> TEXT:
@@ -73,12 +81,15 @@ def _fields(doc: ClinicDocument) -> dict[str, object]:
         "cid": str(doc.id),
         "fingerprint": doc.fingerprint,
         "row": {
+            "format": ROW_FORMAT,
             "lat": doc.lat,
             "lng": doc.lng,
             "kind": doc.kind,
             "served": list(doc.states_served),
             "prices": dict(doc.prices),
             "verified": doc.verified_ordinal,
+            "state": doc.state,
+            "accepting": doc.accepting,
         },
         "name": _distinct_words(doc.name),
         "tags": _distinct_words(doc.tags),
