@@ -31,18 +31,30 @@
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
 
+  // Where markers and clusters are drawn now, in the map's own pixels.
+  function drawnMarkers(map) {
+    var origin = map.getContainer().getBoundingClientRect();
+    var icons = map.getPane("markerPane").querySelectorAll(".leaflet-marker-icon");
+    return Array.prototype.map.call(icons, function (icon) {
+      var r = icon.getBoundingClientRect();
+      return { left: r.left - origin.left, right: r.right - origin.left, top: r.top - origin.top, bottom: r.bottom - origin.top };
+    });
+  }
+
   // Names of the biggest towns that fit, biggest first; about one per 25,000 px².
+  // They keep clear of every marker: where it is drawn, and where its pin would be
+  // (the same unless it is in a cluster, or the markers are still moving).
   function placeLabels(L, map, data, layer) {
     layer.clearLayers();
     var size = map.getSize();
     var most = Math.max(4, Math.min(14, Math.round((size.x * size.y) / 25000)));
-    var taken = data.points.map(function (point) {
+    var taken = drawnMarkers(map).concat(data.points.map(function (point) {
       var at = map.latLngToContainerPoint([point.lat, point.lng]);
       return {
         left: at.x - MARKER_BOX.left, right: at.x + MARKER_BOX.right,
         top: at.y - MARKER_BOX.top, bottom: at.y + MARKER_BOX.bottom
       };
-    });
+    }));
     if (data.center) {
       var centre = map.latLngToContainerPoint([data.center.lat, data.center.lng]);
       taken.push({ left: centre.x - 10, right: centre.x + 10, top: centre.y - 10, bottom: centre.y + 10 });
@@ -51,24 +63,34 @@
     data.places.forEach(function (place) {
       if (shown >= most) return;
       var at = map.latLngToContainerPoint([place.lat, place.lng]);
-      var box = {
-        left: at.x - 5, right: at.x + 12 + place.name.length * CHAR_WIDTH,
-        top: at.y - LABEL_HEIGHT / 2, bottom: at.y + LABEL_HEIGHT / 2
-      };
-      if (box.left < 0 || box.top < 0 || box.right > size.x || box.bottom > size.y) return;
-      if (taken.some(function (other) { return overlaps(box, other); })) return;
-      taken.push(box);
+      var width = 12 + place.name.length * CHAR_WIDTH;
+      var top = at.y - LABEL_HEIGHT / 2;
+      var bottom = at.y + LABEL_HEIGHT / 2;
+      // The name right of the town, else left of it (a town under a cluster is
+      // still named beside it).
+      var side = [
+        { direction: "right", offset: [-4, 0], box: { left: at.x - 5, right: at.x + width, top: top, bottom: bottom } },
+        { direction: "left", offset: [4, 0], box: { left: at.x - width, right: at.x + 5, top: top, bottom: bottom } }
+      ].filter(function (option) {
+        var box = option.box;
+        return box.left >= 0 && box.top >= 0 && box.right <= size.x && box.bottom <= size.y &&
+          !taken.some(function (other) { return overlaps(box, other); });
+      })[0];
+      if (!side) return;
+      taken.push(side.box);
       shown += 1;
       // A tooltip, not a marker: nothing to focus or click, and no .leaflet-marker-icon.
-      // Its left edge sits 4px left of the town, where the CSS draws the town's dot.
+      // Its near edge sits 4px past the town, where the CSS draws the town's dot.
       layer.addLayer(L.tooltip({
-        pane: "places", permanent: true, direction: "right", offset: [-4, 0],
+        pane: "places", permanent: true, direction: side.direction, offset: side.offset,
         opacity: 1, className: "map-place"
       }).setLatLng([place.lat, place.lng]).setContent(document.createTextNode(place.name)));
     });
   }
 
-  function draw(map, data) {
+  // `markers`: the layer holding the clinics; a cluster layer says when it has
+  // finished moving its markers, and the names are placed again then.
+  function draw(map, data, markers) {
     var L = window.L;
     var topojson = window.topojson;
     // Town names above the outlines (overlayPane, 400), below markers (600).
@@ -80,6 +102,7 @@
     var labels = L.layerGroup().addTo(map);
     var relabel = function () { placeLabels(L, map, data, labels); };
     map.on("zoomend moveend resize", relabel);
+    if (markers) markers.on("animationend", relabel);
     relabel();
 
     var counties = null;

@@ -175,7 +175,7 @@
       }).addTo(map);
     }
     if (!data.tiles.url && window.mapOutline) {
-      window.mapOutline.draw(map, data).catch(function (error) {
+      window.mapOutline.draw(map, data, group).catch(function (error) {
         if (window.console) window.console.error(error); // the markers still show
       });
     }
