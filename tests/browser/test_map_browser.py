@@ -13,13 +13,15 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from flask import Response
 from playwright.sync_api import Page, expect
 
 from .conftest import DESKTOP, PHONE
-from .test_patient_journey import _axe, axe_available  # noqa: F401 (a fixture, used by name)
+from .test_patient_journey import _axe, _png, axe_available  # noqa: F401 (a fixture, used by name)
 
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 PHOENIX = "/search?where=Phoenix%2C+AZ"
+TILE = _png()
 STATES_DRAWN = 40  # us-atlas has 56 states and territories; some may be merged or cut
 
 
@@ -126,6 +128,24 @@ def test_county_lines_load_only_when_zoomed_in(live_server, new_page, browser_pr
     expect(page.locator("#results-map path.map-county")).to_have_count(1)  # one mesh of lines
     assert [url for url in requests if url.endswith("/us-atlas/counties-10m.json")]
     assert all(url.startswith(live_server.url + "/") for url in requests)
+
+
+def test_with_tiles_configured_no_outlines_are_loaded(live_server, new_page, browser_problems):
+    app = live_server.app
+    app.add_url_rule(
+        "/test-tiles/<int:z>/<int:x>/<int:y>.png",
+        "test_tile",
+        lambda z, x, y: Response(TILE, mimetype="image/png"),
+    )
+    app.config["MAP_TILE_URL"] = "/test-tiles/{z}/{x}/{y}.png"
+    page = new_page(viewport=DESKTOP)
+    requests = _requests(page)
+    page.goto(PHOENIX)
+    page.get_by_role("button", name="Show map").click()
+    expect(page.locator("#results-map img.leaflet-tile-loaded").first).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert not [u for u in requests if "us-atlas" in u or "topojson" in u or "map-outline" in u]
+    assert page.locator("#results-map .map-state, #results-map .map-place").count() == 0
 
 
 def test_on_a_phone_the_map_comes_into_view_and_the_list_returns(new_page, browser_problems):
