@@ -32,6 +32,7 @@ from .template_helpers import miles
 PLACE_MARGINS = (0.15, 0.75, 3.0)
 PLACES_PER_MARGIN = 20
 _CELL = 1.0  # degrees: the grid the towns are bucketed in
+_SMALL_BOX_CELLS = 64  # a box of more cells is searched biggest town first instead
 
 
 def directions(clinic: Clinic) -> dict[str, str] | None:
@@ -67,23 +68,57 @@ def _point(clinic: Clinic, distance_miles: float | None) -> dict[str, Any] | Non
     }
 
 
+Town = tuple[str, float, float, int]  # name, lat, lng, ZIP count
+
+
 @cache
-def _town_grid() -> dict[tuple[int, int], list[tuple[str, float, float, int]]]:
-    """Towns (name, lat, lng, ZIP count) by 1-degree cell, built once from the gazetteer.
+def _towns() -> tuple[dict[tuple[int, int], list[Town]], list[Town]]:
+    """Towns by 1-degree cell, and all of them biggest first: built once from the gazetteer.
 
     A town is the STANDARD (street delivery) ZIPs sharing a name and state, at their
     mean: PO-box and military ZIPs neither count nor place a name on the map.
     """
-    towns: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
+    spots: dict[tuple[str, str], list[tuple[float, float]]] = defaultdict(list)
     for record in get_gazetteer().zip_records():
         if record.zip_type == "STANDARD":
-            towns[record.city, record.state].append((record.lat, record.lng))
-    grid: dict[tuple[int, int], list[tuple[str, float, float, int]]] = defaultdict(list)
-    for (name, _state), spots in towns.items():
-        lat = round(sum(s[0] for s in spots) / len(spots), 4)
-        lng = round(sum(s[1] for s in spots) / len(spots), 4)
-        grid[int(lat // _CELL), int(lng // _CELL)].append((name, lat, lng, len(spots)))
-    return dict(grid)
+            spots[record.city, record.state].append((record.lat, record.lng))
+    towns = [
+        (
+            name,
+            round(sum(s[0] for s in at) / len(at), 4),
+            round(sum(s[1] for s in at) / len(at), 4),
+            len(at),
+        )
+        for (name, _state), at in spots.items()
+    ]
+    towns.sort(key=lambda town: (-town[3], town[0]))
+    grid: dict[tuple[int, int], list[Town]] = defaultdict(list)
+    for town in towns:
+        grid[int(town[1] // _CELL), int(town[2] // _CELL)].append(town)
+    return dict(grid), towns
+
+
+def _biggest_in(south: float, north: float, west: float, east: float) -> list[Town]:
+    """The PLACES_PER_MARGIN biggest towns in a box: from its grid cells when it is
+    small, else the first found in the list of all towns, biggest first (a wide box
+    fills up at once)."""
+    grid, biggest_first = _towns()
+    rows = range(int(south // _CELL), int(north // _CELL) + 1)
+    columns = range(int(west // _CELL), int(east // _CELL) + 1)
+    if len(rows) * len(columns) <= _SMALL_BOX_CELLS:
+        candidates: Iterable[Town] = sorted(
+            (town for r in rows for c in columns for town in grid.get((r, c), ())),
+            key=lambda town: (-town[3], town[0]),
+        )
+    else:
+        candidates = biggest_first
+    found: list[Town] = []
+    for town in candidates:
+        if south <= town[1] <= north and west <= town[2] <= east:
+            found.append(town)
+            if len(found) == PLACES_PER_MARGIN:
+                break
+    return found
 
 
 def places(points: list[tuple[float, float]]) -> list[dict[str, Any]]:
@@ -91,21 +126,11 @@ def places(points: list[tuple[float, float]]) -> list[dict[str, Any]]:
     PLACES_PER_MARGIN for each of PLACE_MARGINS."""
     if not points:
         return []
-    grid = _town_grid()
     lats, lngs = [p[0] for p in points], [p[1] for p in points]
     chosen: dict[tuple[str, float, float], int] = {}
     for margin in PLACE_MARGINS:
-        south, north = min(lats) - margin, max(lats) + margin
-        west, east = min(lngs) - margin, max(lngs) + margin
-        inside = [
-            town
-            for cell_lat in range(int(south // _CELL), int(north // _CELL) + 1)
-            for cell_lng in range(int(west // _CELL), int(east // _CELL) + 1)
-            for town in grid.get((cell_lat, cell_lng), ())
-            if south <= town[1] <= north and west <= town[2] <= east
-        ]
-        inside.sort(key=lambda town: (-town[3], town[0]))
-        for name, lat, lng, size in inside[:PLACES_PER_MARGIN]:
+        box = (min(lats) - margin, max(lats) + margin, min(lngs) - margin, max(lngs) + margin)
+        for name, lat, lng, size in _biggest_in(*box):
             chosen[name, lat, lng] = size
     ranked = sorted(chosen.items(), key=lambda item: (-item[1], item[0][0]))
     return [{"name": n, "lat": lat, "lng": lng, "size": size} for (n, lat, lng), size in ranked]
