@@ -25,6 +25,7 @@ from directory.extensions import db
 from directory.geo import get_gazetteer
 from directory.models import Clinic
 from directory.page_cache import get_page_cache
+from directory.public import map_data as map_data_module
 from directory.public.map_data import PLACE_MARGINS, PLACES_PER_MARGIN, directions, places
 from tests.helpers import first_published
 
@@ -172,6 +173,33 @@ def test_town_names_come_from_the_gazetteer_and_skip_empty_places(demo_app):
     assert near[0]["name"] == "Phoenix"  # the biggest town of its area comes first
     assert abs(near[0]["lat"] - phoenix.lat) < 0.2 and abs(near[0]["lng"] - phoenix.lng) < 0.2
     assert {"Mesa", "Tempe", "Scottsdale"} <= {p["name"] for p in near}
+
+
+@pytest.mark.parametrize(
+    "points",
+    [
+        [(30.2672, -97.7431)],  # one clinic: a small box, read from its grid cells
+        [(61.2, -149.9), (33.45, -112.07), (25.77, -80.19)],  # Alaska to Florida: the big list
+        [(44.0, -103.2), (44.1, -103.0)],  # rural South Dakota
+    ],
+)
+def test_town_names_are_the_biggest_in_each_margin(demo_app, points):
+    """Against a brute force over every town: both ways of reading a box agree with it."""
+    with demo_app.app_context():
+        every = map_data_module._towns()[1]
+        expected: dict[tuple, int] = {}
+        lats, lngs = [p[0] for p in points], [p[1] for p in points]
+        for margin in PLACE_MARGINS:
+            inside = [
+                t
+                for t in every
+                if min(lats) - margin <= t[1] <= max(lats) + margin
+                and min(lngs) - margin <= t[2] <= max(lngs) + margin
+            ]
+            inside.sort(key=lambda t: (-t[3], t[0]))
+            expected.update({t[:3]: t[3] for t in inside[:PLACES_PER_MARGIN]})
+        got = places(points)
+    assert {(p["name"], p["lat"], p["lng"]): p["size"] for p in got} == expected
 
 
 def test_the_map_assets_for_outlines_are_ours(demo_client):
