@@ -13,6 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markupsafe import escape
 
+from directory.geo import US_STATES
+
 CONTRACT = [
     "q",
     "where",
@@ -22,6 +24,7 @@ CONTRACT = [
     "insurer",
     "payment",
     "max_price",
+    "accepting",
     "sort",
     "page",
     "per_page",
@@ -60,6 +63,14 @@ values = st.one_of(
             "%00",
             "\x00",
             "Springfield",
+            "Texas",
+            "TX",
+            "new york state",
+            "Louisiana",
+            "Guam",
+            "on",
+            "yes",
+            "maybe",
             "🙂" * 3,
         ]
     ),
@@ -72,7 +83,8 @@ params = st.lists(
 
 # A message names what a person sees ("the distance"), never a parameter.
 PARAMETER_WORDS = re.compile(
-    r"max_price|per_page|\bradius\b|\bmodality\b|'(?:q|where|sort|page|condition|insurer|payment)'"
+    r"max_price|per_page|\bradius\b|\bmodality\b"
+    r"|'(?:q|where|sort|page|condition|insurer|payment|accepting)'"
 )
 
 
@@ -135,6 +147,42 @@ def test_any_clinic_or_browse_url_is_a_page_or_a_404(demo_app, slug):
             assert response.location.startswith("/") or "directory.test" in response.location
 
 
+STATES = st.sampled_from(sorted(US_STATES)).flatmap(
+    lambda code: st.sampled_from([code, code.lower(), US_STATES[code], f"{US_STATES[code]} State"])
+)
+
+
+@FUZZ
+@given(
+    where=STATES,
+    accepting=st.sampled_from(["", "1", "on", "0", "no"]),
+    sort=st.sampled_from(["", "recent", "price", "relevance"]),
+    radius=values,
+    extra=params,
+)
+def test_a_state_alone_is_a_whole_state_search(search_app, where, accepting, sort, radius, extra):
+    """Any state however typed, with any radius (ignored) and any other parameters: a
+    whole-state search without distances, or a 400 in words; never a 500."""
+    client = search_app.test_client()
+    if where.lower() in ("la", "dc"):
+        return  # nicknames: Los Angeles and Washington, DC
+    base = [("where", where), ("accepting", accepting), ("sort", sort), ("radius", radius)]
+    response = client.get("/api/v1/search?" + urlencode(base + extra))
+    _check_api(response)
+    plain = client.get("/api/v1/search?" + urlencode(base[:3]))
+    _check_api(plain)
+    if plain.status_code != 200:
+        return
+    data = plain.get_json()
+    if data["location"]["kind"] != "state":
+        # A city of the state's name in that state ("New York"): a place search.
+        assert data["location"]["label"].endswith(", " + data["location"]["state"])
+        return
+    assert data["query"]["accepting"] == (accepting in ("1", "on"))
+    assert all(r["distance_miles"] is None for r in data["results"])
+    assert all(r["state"] == data["location"]["state"] for r in data["results"])
+
+
 def test_errors_name_the_field(search_client):
     cases = {
         "radius=0": "radius",
@@ -149,6 +197,8 @@ def test_errors_name_the_field(search_client):
         "where=00000": "where",
         "where=91,200": "where",
         "q=%21%21": "q",
+        "accepting=maybe": "accepting",
+        "where=Texas&sort=distance": "sort",
     }
     for query, field in cases.items():
         response = search_client.get(f"/api/v1/search?{query}")

@@ -50,10 +50,14 @@ def describe(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> str
         extras.append(f"with {_either(payments)}")
     if query.max_price is not None:
         extras.append(f"up to ${query.max_price:,} a session")
+    if query.accepting:
+        extras.append("accepting new patients")
     phrase = ", ".join(p for p in (phrase, *extras) if p)
     if query.q:
         phrase = f"{phrase} matching “{query.q}”".strip()
-    if query.location is not None:
+    if query.whole_state is not None and query.location is not None:
+        phrase = f"{phrase} in {query.location.label}".strip()
+    elif query.location is not None:
         phrase = f"{phrase} within {query.radius} miles of {query.location.label}".strip()
     return phrase
 
@@ -65,7 +69,7 @@ def heading(total: int, query: SearchQuery, vocabularies: dict[str, dict[str, st
     phrase = describe(query, vocabularies)
     if not phrase:
         return count
-    joined = phrase.startswith(("matching ", "within "))
+    joined = phrase.startswith(("matching ", "within ", "in ", "accepting "))
     return f"{count} {phrase}" if joined else f"{count}: {phrase}"
 
 
@@ -82,7 +86,9 @@ def chips(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> list[C
     if query.max_price is not None:
         label = f"Up to ${query.max_price:,}"
         found.append(Chip(label, query.to_args(max_price=None, page=None)))
-    if query.location is not None and query.radius != DEFAULT_RADIUS:
+    if query.accepting:
+        found.append(Chip("Accepting new patients", query.to_args(accepting=None, page=None)))
+    if query.location is not None and not query.whole_state and query.radius != DEFAULT_RADIUS:
         label = f"Within {query.radius} miles"
         found.append(Chip(label, query.to_args(radius=None, page=None)))
     return found

@@ -82,7 +82,7 @@ def search():
 
 
 # What a search is about; paging, page size and order are views of the same results.
-CANONICAL_SEARCH_PARAMS = ("q", "where", "radius", *FILTERS, "max_price", "exact")
+CANONICAL_SEARCH_PARAMS = ("q", "where", "radius", *FILTERS, "max_price", "accepting", "exact")
 
 
 def canonical_search_url(args: MultiDict[str, str]) -> str:
