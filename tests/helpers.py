@@ -155,9 +155,7 @@ def listing_post(record: dict) -> dict[str, Any]:
     for name, value in record.items():
         if name == "offerings":
             continue
-        if name == "languages":  # one text input, codes separated by commas
-            data[name] = ", ".join(value or [])
-        elif isinstance(value, bool):  # a checked box posts "y"; an unchecked one nothing
+        if isinstance(value, bool):  # a checked box posts "y"; an unchecked one nothing
             if value:
                 data[name] = "y"
         elif isinstance(value, list):

@@ -501,7 +501,7 @@ BAD_INPUTS = [
         "Not a valid integer",
         'value="cheap"',
     ),
-    ({"languages": "English"}, "languages", "two- or three-letter language codes", "English"),
+    ({"languages": ["en", "xx"]}, "languages", "not a valid choice", None),
 ]
 
 

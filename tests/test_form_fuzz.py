@@ -146,7 +146,7 @@ def test_listing_form_with_any_value_in_any_field(site, field, value):
     response = owner.post(url, data=data)
     assert response.status_code in (200, 302, 400), response.status_code
     if response.status_code == 400:
-        _assert_refused_clearly(response, {field: value}, selects=("state",))
+        _assert_refused_clearly(response, {field: value}, selects=("state", "languages"))
         assert count(site.app, Revision) == before, "nothing invalid is stored"
     elif response.status_code == 302:
         assert count(site.app, Revision) == before + 1

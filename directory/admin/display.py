@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from ..listings.records import diff_records, record_value
-from ..models.listing_fields import OFFERING, RECORD_FIELDS
+from ..models.listing_fields import FIELDS, OFFERING, RECORD_FIELDS, ListingField
 
 if TYPE_CHECKING:
     from ..listings.review import EditReview
@@ -28,10 +28,14 @@ class ChangeRow:
 def change_rows(
     before: dict[str, Any] | None, after: dict[str, Any], modality_names: dict[str, str]
 ) -> list[ChangeRow]:
-    """`diff_records`, with treatment codes turned into the names editors know."""
+    """`diff_records`, with treatment, language and state codes turned into the names
+    editors and clinics know."""
     rows = []
     for change in diff_records(before, after):
-        label = change.label
+        label, old, new = change.label, change.before, change.after
+        spec = FIELDS.get(change.field)
+        if spec is not None and spec.kind == "codes" and spec.choices:
+            old, new = code_names(spec, old), code_names(spec, new)
         if change.field.startswith("offerings."):
             parts = change.field.split(".")
             name = modality_names.get(parts[1], parts[1])
@@ -40,8 +44,15 @@ def change_rows(
                 if len(parts) == 2
                 else f"{name}: {OFFERING[parts[2]].phrase if parts[2] in OFFERING else parts[2]}"
             )
-        rows.append(ChangeRow(change.field, label, change.before, change.after))
+        rows.append(ChangeRow(change.field, label, old, new))
     return rows
+
+
+def code_names(spec: ListingField, codes: Any) -> Any:
+    """A fixed list's codes as their names ("en" -> "English"); unknown codes as given."""
+    if not isinstance(codes, list):
+        return codes
+    return [spec.choices.get(code, code) for code in codes]
 
 
 @dataclass(frozen=True)
@@ -84,6 +95,8 @@ def record_rows(
         value = record.get(spec.name)
         if spec.kind == "choice":
             value = spec.choices.get(value, value)
+        elif spec.kind == "codes" and spec.choices:
+            value = code_names(spec, value or [])
         elif spec.kind == "vocabulary":
             names = vocabularies.get(spec.vocabulary, {})
             value = [names.get(code, code) for code in value or []]

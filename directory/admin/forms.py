@@ -4,7 +4,8 @@
 `directory.listings.records.validate_record`, which runs after WTForms and puts
 each message beside the field it concerns. The vocabularies (modalities,
 conditions, insurers, payment options) come from the database on every request,
-so a vocabulary an editor adds shows up in the form at once.
+so a vocabulary an editor adds shows up in the form at once. Fixed lists of codes
+(languages, states served) are ticked by name in the order `listing_fields` gives.
 """
 
 from __future__ import annotations
@@ -99,8 +100,8 @@ def form_field(spec: ListingField) -> UnboundField:
         return DateField(label, validators=[Optional()], **options)
     if spec.kind == "vocabulary":  # choices: today's vocabulary, set by `listing_form()`
         return MultiCheckboxField(label, choices=[], **options)
-    if spec.choices:
-        return SelectMultipleField(label, choices=choices(spec.choices.items()), **options)
+    if spec.choices:  # languages, states served: ticked by name, stored as codes
+        return MultiCheckboxField(label, choices=choices(spec.choices.items()), **options)
     return StringField(label, **options)  # free codes, separated by commas
 
 

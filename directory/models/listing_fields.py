@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from ..geo import US_STATES
+from .languages import LANGUAGE_NAMES
 
 FieldKind = Literal[
     "text", "long_text", "choice", "number", "yes_no", "date", "codes", "vocabulary"
@@ -43,7 +44,10 @@ MEDICAL_DIRECTORS = {
     "nurse-practitioner": "Nurse practitioner",
     "other": "Other physician",
 }
-STATE_NAMES = {code: f"{name} ({code})" for code, name in sorted(US_STATES.items())}
+# By name, as people look for them (Alabama, Alaska, American Samoa, ...), not by code.
+STATE_NAMES = {
+    code: f"{name} ({code})" for code, name in sorted(US_STATES.items(), key=lambda s: s[1])
+}
 MAX_PRICE = 100_000
 
 
@@ -189,7 +193,6 @@ LISTING_FIELDS: tuple[ListingField, ...] = (
         choices=STATE_NAMES,
         message="Unknown state codes: {codes}.",
         help="Telehealth programs: every state you are licensed to treat in.",
-        input={"size": 8},
         edited_by=CLINIC,
         api="summary",
     ),
@@ -216,9 +219,9 @@ LISTING_FIELDS: tuple[ListingField, ...] = (
         "Languages",
         "codes",
         "contact",
-        message="Use two- or three-letter language codes, like en, es.",
-        help="Two- or three-letter codes separated by commas, like en, es.",
-        input={"maxlength": 200},
+        choices=LANGUAGE_NAMES,
+        message="Unknown language codes: {codes}.",
+        help="Every language patients can be seen in.",
         edited_by=CLINIC,
     ),
     ListingField(

@@ -12,6 +12,7 @@ from datetime import date, datetime
 from flask import Flask
 
 from ..geo import US_STATES
+from ..models.languages import LANGUAGE_NAMES
 from ..slugs import slugify
 
 
@@ -55,36 +56,6 @@ def money(value: int | float | None) -> str:
     if value is None:
         return ""
     return f"${value:,.0f}"
-
-
-# ISO 639-1 codes stored in Clinic.languages, as patients read them.
-LANGUAGE_NAMES = {
-    "ar": "Arabic",
-    "de": "German",
-    "en": "English",
-    "es": "Spanish",
-    "fa": "Persian",
-    "fr": "French",
-    "he": "Hebrew",
-    "hi": "Hindi",
-    "ht": "Haitian Creole",
-    "hy": "Armenian",
-    "it": "Italian",
-    "ja": "Japanese",
-    "km": "Khmer",
-    "ko": "Korean",
-    "pa": "Punjabi",
-    "pl": "Polish",
-    "pt": "Portuguese",
-    "ru": "Russian",
-    "so": "Somali",
-    "tl": "Tagalog",
-    "uk": "Ukrainian",
-    "ur": "Urdu",
-    "vi": "Vietnamese",
-    "zh": "Chinese",
-    "asl": "American Sign Language",
-}
 
 
 def language_name(code: str | None) -> str:

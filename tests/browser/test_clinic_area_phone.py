@@ -1,0 +1,150 @@
+"""The clinic area on a phone (360x800) and a desktop (1280x900), in headless Chromium.
+
+A clinic user signs in, opens My listings, edits the listing (ticking a language by
+name) and sends it, then opens My submissions. On every page: nothing wider than
+the screen, the controls that matter on screen and big enough for a thumb, and no
+axe-core WCAG 2.1 A/AA violation.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import select
+
+from directory.extensions import db
+from directory.models import Clinic
+from tests.helpers import PASSWORD, make_user
+
+from .conftest import DESKTOP, PHONE
+
+AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
+SLUG = "juniper-valley-ketamine-center-juneau"
+NAME = "Juniper Valley Ketamine Center"
+EMAIL = "manager@juniper.example"
+THUMB = 44  # px: the height a phone's buttons get
+
+
+@pytest.fixture
+def axe_available() -> None:
+    if not AXE.exists():
+        message = f"{AXE} is missing: run `make static/vendor/.stamp` (npm ci)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+def _axe(page: Page) -> list[str]:
+    page.add_script_tag(url="/static/vendor/axe.min.js")  # same origin: the CSP allows it
+    result = page.evaluate(
+        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
+    )
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at "
+        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
+        for v in result["violations"]
+    ]
+
+
+def _overflow(page: Page) -> int:
+    """How many pixels the page is wider than the window (0: no sideways scrolling)."""
+    return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
+
+
+def _thumb_sized(control: Locator, phone: bool) -> None:
+    expect(control).to_be_visible()
+    box = control.bounding_box()
+    assert box is not None
+    if phone:
+        assert box["height"] >= THUMB - 0.5, box
+
+
+def _sign_in(page: Page) -> None:
+    page.goto("/account/sign-in")
+    page.get_by_label("Email address").fill(EMAIL)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page).to_have_url(re.compile(r"/admin/$"))
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_clinic_area_fits_the_screen_and_passes_axe(
+    live_server, new_page, browser_problems, axe_available, size
+):
+    with live_server.app.app_context():
+        clinic_id = db.session.scalars(select(Clinic.id).where(Clinic.slug == SLUG)).one()
+    make_user(live_server.app, EMAIL, owns=[clinic_id])
+    phone = size == "phone"
+    page = new_page(viewport=VIEWPORTS[size])
+    _sign_in(page)
+    found: dict[str, list[str]] = {}
+
+    # The navigation: on a phone one menu button under the site's name, opening the menu.
+    my_clinic = page.get_by_role("link", name="My clinic")
+    expect(page.get_by_role("link", name="Directory admin")).to_be_visible()
+    if phone:
+        expect(my_clinic).to_be_hidden()
+        menu = page.get_by_role("button", name="Menu")
+        _thumb_sized(menu, phone)
+        menu.click()
+    expect(my_clinic).to_be_visible()
+    assert _overflow(page) == 0
+
+    # My listings: the listing, its status and its actions, inside the screen.
+    page.goto("/admin/my-listings/")
+    expect(page.get_by_role("heading", name="My listings")).to_be_visible()
+    row = page.locator(f'tr[data-clinic="{clinic_id}"]')
+    expect(row.get_by_role("link", name=NAME)).to_be_visible()
+    expect(row.locator('td[data-label="Last verified"]')).to_be_visible()
+    _thumb_sized(row.get_by_role("link", name="Edit"), phone)
+    _thumb_sized(row.get_by_role("button", name="Still accurate"), phone)
+    assert _overflow(page) == 0, "My listings"
+    found["my listings"] = _axe(page)
+
+    # The listing form: full-width fields, languages ticked by name, a thumb-sized send.
+    row.get_by_role("link", name="Edit").click()
+    expect(page.get_by_role("heading", name=f"Edit {NAME}")).to_be_visible()
+    assert _overflow(page) == 0, "the listing form"
+    if phone:  # one field a line, as wide as the form
+        for label in ("Name", "City", "ZIP code", "Phone"):
+            field = page.get_by_label(label, exact=True).bounding_box()
+            form = page.locator("form.listing-form").bounding_box()
+            assert field and form and field["width"] >= form["width"] - 1, label
+    languages = page.get_by_role("group", name="Languages")
+    expect(languages.get_by_label("English", exact=True)).to_be_checked()
+    vietnamese = languages.get_by_label("Vietnamese", exact=True)
+    expect(vietnamese).not_to_be_checked()
+    vietnamese.check()
+    states = page.get_by_role("group", name="States served (telehealth)")
+    expect(states.get_by_role("checkbox").first).to_have_accessible_name("Alabama (AL)")
+    found["listing form"] = _axe(page)
+    send = page.get_by_role("button", name="Submit changes")
+    _thumb_sized(send, phone)
+    send.click()
+    expect(page.get_by_text("Your change is pending review")).to_be_visible()
+    assert _overflow(page) == 0, "the listing page"
+    found["listing"] = _axe(page)
+
+    # My submissions: the pending edit, with its status and a Withdraw button.
+    page.goto("/admin/submissions/")
+    expect(page.get_by_role("heading", name="My submissions")).to_be_visible()
+    (pending,) = page.locator("tr[data-revision]").all()
+    expect(pending).to_contain_text(NAME)
+    expect(pending).to_contain_text("pending")
+    _thumb_sized(pending.get_by_role("button", name="Withdraw"), phone)
+    assert _overflow(page) == 0, "My submissions"
+    found["my submissions"] = _axe(page)
+
+    pending.get_by_role("link").first.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^Submission #"))).to_be_visible()
+    expect(page.get_by_role("table")).to_contain_text("Vietnamese")
+    assert _overflow(page) == 0, "a submission"
+    found["submission"] = _axe(page)
+
+    assert not {k: v for k, v in found.items() if v}, found
