@@ -112,13 +112,14 @@ def test_point_label_round_trips_and_is_a_point(gazetteer: Gazetteer) -> None:
         "point",
         "30.2672, -97.7431",
         None,
-        None,
+        "Austin",  # the nearest town, for "near Austin, TX"
     )
     assert gazetteer.resolve(place.label) == place
 
 
 def test_point_far_from_any_zip_has_no_state(gazetteer: Gazetteer) -> None:
     assert gazetteer.resolve("0, 0").state is None
+    assert gazetteer.resolve("0, 0").city is None
     assert gazetteer.resolve("35.0, -40.0").state is None  # mid-Atlantic
 
 

@@ -25,6 +25,7 @@ CONTRACT = [
     "payment",
     "max_price",
     "accepting",
+    "exact",
     "sort",
     "page",
     "per_page",

@@ -258,9 +258,13 @@ class Gazetteer:
             raise UnknownPlace(f"Latitude must be between -90 and 90; {lat:g} is not.")
         if not -180 <= lng <= 180:
             raise UnknownPlace(f"Longitude must be between -180 and 180; {lng:g} is not.")
-        _, state, miles = self.nearest_zip(lat, lng)
+        zip_code, state, miles = self.nearest_zip(lat, lng)
         label = f"{_format_coordinate(lat)}, {_format_coordinate(lng)}"
-        return Place(label, lat, lng, state if miles <= POINT_STATE_MILES else None, "point")
+        if miles > POINT_STATE_MILES:
+            return Place(label, lat, lng, None, "point")
+        # The nearest town, so a page can say "near Austin, TX" instead of the numbers.
+        town = self._zips[zip_code].city
+        return Place(label, lat, lng, state, "point", None, town)
 
     def _resolve_name(self, raw: str) -> Place:
         chunks = strip_country([fold(chunk).split() for chunk in raw.split(",")])

@@ -81,7 +81,8 @@ def find(
     backend = get_backend()
     page = _search(backend, query)
     nearest_hits = []
-    if query.location is not None and page.total == 0:
+    # (a whole state has no distances: nothing nearer to name)
+    if query.location is not None and not query.whole_state and page.total == 0:
         anywhere = replace(
             query, radius=ANYWHERE_MILES, sort="distance", page=1, per_page=NEAREST_SHOWN
         )

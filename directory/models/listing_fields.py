@@ -240,6 +240,7 @@ LISTING_FIELDS: tuple[ListingField, ...] = (
         "visits",
         default=True,
         message=_YES_NO,
+        api="summary",
     ),
     ListingField("integration_therapy", "Integration therapy", "yes_no", "visits", message=_YES_NO),
     ListingField("spravato_rems", "Spravato REMS certified", "yes_no", "visits", message=_YES_NO),

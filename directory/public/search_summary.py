@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..geo import Place
 from ..search import SearchQuery
 from ..search.query import DEFAULT_RADIUS, FILTER_NOUNS
 from ..search.text_filters import Derived
@@ -32,6 +33,14 @@ def _names(query: SearchQuery, name: str, vocabularies: dict[str, dict[str, str]
 
 def _either(names: list[str]) -> str:
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+
+
+def place_name(place: Place) -> str:
+    """A place as a patient reads it: coordinates (from "use my location") by the
+    nearest town, "your location near Austin, TX", not as numbers."""
+    if place.kind == "point" and place.city:
+        return f"your location near {place.city}, {place.state}"
+    return place.label
 
 
 def describe(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> str:
@@ -58,7 +67,7 @@ def describe(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> str
     if query.whole_state is not None and query.location is not None:
         phrase = f"{phrase} in {query.location.label}".strip()
     elif query.location is not None:
-        phrase = f"{phrase} within {query.radius} miles of {query.location.label}".strip()
+        phrase = f"{phrase} within {query.radius} miles of {place_name(query.location)}".strip()
     return phrase
 
 

@@ -76,7 +76,7 @@ def search():
         vocabularies=found.vocabularies,
         map=map_data(
             [(r.clinic, r.distance_miles) for r in found.results or found.nearest],
-            center=(place.lat, place.lng, place.label) if place else None,
+            center=(place.lat, place.lng, search_summary.place_name(place)) if place else None,
         ),
     )
 

@@ -245,9 +245,7 @@ def parse_search_query(
     if sort not in SORTS:
         raise QueryError("sort", f"Choose an order: {', '.join(SORT_NAMES.values())}.")
     if sort == "distance" and location is None:
-        raise QueryError(
-            "sort", "Sorting nearest first needs a place: type a city or ZIP code."
-        )
+        raise QueryError("sort", "Sorting nearest first needs a place: type a city or ZIP code.")
     if sort == "distance" and whole_state:
         raise QueryError(
             "sort",
