@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from .conftest import DESKTOP, PHONE
+from .test_patient_journey import _axe, axe_available  # noqa: F401  (a fixture)
 
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 FOLD = 800
@@ -25,6 +26,12 @@ RESULTS_PAGES = [
     "/search?where=Honolulu%2C+HI",
     "/search?modality=spravato",
 ]
+
+
+@pytest.fixture
+def live_demo_records(demo_records: list[dict]) -> list[dict]:
+    """Alaska to Arizona: 32 clinics, 14 of them in and around Phoenix."""
+    return demo_records[:32]
 
 
 def _args(page: Page) -> dict[str, list[str]]:
@@ -111,3 +118,54 @@ def test_an_insurer_typed_as_a_word_becomes_the_insurer_filter(new_page, browser
     chip.click()
     assert "insurer" not in _args(page)
     expect(page.get_by_role("link", name="Remove the filter Aetna")).to_have_count(0)
+
+
+@pytest.mark.parametrize(("typed", "name"), [("Alabama", "Alabama"), ("AL", "Alabama")])
+def test_a_state_alone_lists_its_clinics_and_telehealth_programs(
+    new_page, browser_problems, typed, name
+):
+    page = new_page(viewport=VIEWPORTS["phone"])
+    page.goto("/")
+    page.get_by_label("Where: ZIP code or city, state").fill(typed)
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text(f"in {name}")
+    places = page.locator("#results-list .card-place").all_inner_texts()
+    assert places and all(re.match(r"^.+, AL$", p) for p in places), places
+    expect(page.get_by_role("heading", name=f"Telehealth programs serving {name}")).to_be_visible()
+    expect(page.locator("#results-list .distance")).to_have_count(0)
+
+
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_back_to_your_results_restores_the_search_filters_and_page(
+    new_page, browser_problems, size
+):
+    page = new_page(viewport=VIEWPORTS[size])
+    search = "/search?where=Phoenix%2C+AZ&radius=100&modality=iv&sort=price&page=2&per_page=2"
+    page.goto(search)
+    before = _args(page)
+    with page.expect_navigation():
+        page.locator("#results-list .card-title a").first.click()
+    page.get_by_role("link", name=re.compile("Back to your results")).first.click()
+    assert _args(page) == before
+    expect(page.get_by_role("heading", level=1)).to_contain_text("IV infusion within 100 miles")
+
+
+@pytest.mark.usefixtures("axe_available")
+@pytest.mark.parametrize("size", list(VIEWPORTS))
+def test_understood_searches_have_no_wcag_violations(new_page, browser_problems, size):
+    page = new_page(viewport=VIEWPORTS[size])
+    found = {}
+    for url in [
+        "/search?q=depresion",
+        "/search?q=aetna&where=Phoenix%2C+AZ&radius=250",
+        "/search?q=ptsd&where=Phoenix%2C+AZ",
+        "/search?where=Alabama&accepting=1",
+        "/search?where=33.45,-112.07",
+    ]:
+        page.goto(url)
+        found[url] = _axe(page)
+    if size == "phone":
+        page.get_by_text("Edit search", exact=True).click()
+        found["edit search opened"] = _axe(page)
+    violations = {url: v for url, v in found.items() if v}
+    assert not violations, violations
