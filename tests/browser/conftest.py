@@ -120,6 +120,18 @@ def chromium_executable() -> str:
     return path
 
 
+@pytest.fixture
+def axe_available() -> None:
+    """Skip (locally) or fail (CI) a test that runs axe-core when our copy is missing."""
+    from .axe import AXE
+
+    if not AXE.exists():
+        message = f"{AXE} is missing: run `make static/vendor/.stamp` (npm ci)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture(autouse=True)
 def _chromium_first(chromium_executable: str) -> None:
     """Skip (or fail in CI) before any live server is built when Chromium is missing."""

@@ -9,8 +9,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
-from .test_patient_journey import _axe, axe_available  # noqa: F401  (a fixture)
 
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 FOLD = 800

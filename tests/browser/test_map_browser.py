@@ -16,8 +16,9 @@ import pytest
 from flask import Response
 from playwright.sync_api import Page, expect
 
+from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
-from .test_patient_journey import _axe, _png, axe_available  # noqa: F401 (a fixture, used by name)
+from .test_patient_journey import _png
 
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 PHOENIX = "/search?where=Phoenix%2C+AZ"

@@ -9,11 +9,9 @@ console error (CSP violations included) and any uncaught script error.
 
 from __future__ import annotations
 
-import os
 import re
 import struct
 import zlib
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -22,10 +20,9 @@ from playwright.sync_api import Page, expect
 
 from tests.helpers import PASSWORD
 
+from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
 
-AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 PHOENIX = "Phoenix, AZ"  # demo clinics 19-32: enough in one place for clustering
 
@@ -272,25 +269,6 @@ def test_without_javascript_no_map_or_location_button(new_context, browser_probl
 
 
 # -- accessibility (axe-core) -----------------------------------------------------------------
-def _axe(page: Page) -> list[str]:
-    page.add_script_tag(url="/static/vendor/axe.min.js")  # same origin: the CSP allows it
-    result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at "
-        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
-        for v in result["violations"]
-    ]
-
-
-@pytest.fixture
-def axe_available() -> None:
-    if not AXE.exists():
-        message = f"{AXE} is missing: run `make static/vendor/.stamp` (npm ci)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
 
 
 def _url_args(page: Page) -> dict[str, list[str]]:

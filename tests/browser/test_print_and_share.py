@@ -10,18 +10,15 @@ selected in a read-only field; without JavaScript there is no button. axe-core a
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
 
-AXE = Path(__file__).resolve().parents[2] / "static" / "vendor" / "axe.min.js"
-WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 SLUG = "juniper-valley-ketamine-center-juneau"
 NAME = "Juniper Valley Ketamine Center"
@@ -34,27 +31,6 @@ Object.defineProperty(navigator, "clipboard", {value: {
   writeText: () => Promise.reject(new DOMException("refused", "NotAllowedError")),
 }});
 """
-
-
-@pytest.fixture
-def axe_available() -> None:
-    if not AXE.exists():
-        message = f"{AXE} is missing: run `make static/vendor/.stamp` (npm ci)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-
-
-def _axe(page: Page) -> list[str]:
-    page.add_script_tag(url="/static/vendor/axe.min.js")  # same origin: the CSP allows it
-    result = page.evaluate(
-        "(tags) => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_TAGS
-    )
-    return [
-        f"{v['id']} ({v['impact']}): {v['help']} at "
-        + ", ".join(str(node["target"]) for node in v["nodes"][:5])
-        for v in result["violations"]
-    ]
 
 
 def _colour(page: Page, selector: str, prop: str) -> str:
