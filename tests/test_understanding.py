@@ -137,6 +137,20 @@ def test_filters_read_from_words_join_the_ticked_ones(search_client, listings):
     assert [r["id"] for r in results] == expected.ids
 
 
+@pytest.mark.parametrize(
+    ("where", "sort"), [("", "recent"), ("Texas", "recent"), ("Austin, TX", "distance")]
+)
+def test_words_that_all_become_filters_take_the_order_of_a_search_without_words(
+    search_client, where, sort
+):
+    """No words left: not "best match" but the order of a search without words (a
+    whole state has no distances, so not nearest first)."""
+    response = search_client.get("/api/v1/search", query_string={"q": "aetna", "where": where})
+    assert response.status_code == 200, response.get_json()
+    query = response.get_json()["query"]
+    assert query["q"] == "" and query["insurer"] == ["aetna"] and query["sort"] == sort
+
+
 def test_exact_searches_the_words_as_typed(search_client):
     response = search_client.get("/api/v1/search", query_string={"q": "depresion", "exact": 1})
     data = response.get_json()

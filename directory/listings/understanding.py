@@ -100,7 +100,8 @@ def understand(query: SearchQuery) -> tuple[SearchQuery, Understood | None]:
             filters[found.filter] = (*codes, found.code)
     changed = replace(query, q=rest, **filters)
     if not rest and not query.explicit_sort and query.sort == "relevance":
-        changed = replace(changed, sort="distance" if query.location else "recent")
+        by_distance = query.location is not None and not query.whole_state
+        changed = replace(changed, sort="distance" if by_distance else "recent")
     understood = Understood(query, text, tuple(corrections), tuple(derived), tuple(offered))
     return changed, understood
 
