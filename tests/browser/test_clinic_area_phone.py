@@ -41,6 +41,19 @@ def _overflow(page: Page) -> int:
     return page.evaluate("Math.max(0, document.documentElement.scrollWidth - window.innerWidth)")
 
 
+def _wider_than_window(page: Page) -> list[str]:
+    """What sticks out past the window's right edge, for the failure message (a page
+    that overflowed once in CI could not be caught again by hand)."""
+    return page.evaluate(
+        """() => [...document.querySelectorAll('body *')]
+        .map(e => [e, e.getBoundingClientRect()])
+        .filter(([e, r]) => r.right > window.innerWidth + 0.5)
+        .slice(0, 10)
+        .map(([e, r]) => `${e.tagName}.${e.className} ${Math.round(r.left)}-${Math.round(r.right)}`
+          + ` ${(e.textContent || '').trim().slice(0, 40)}`)"""
+    )
+
+
 def _thumb_sized(control: Locator, phone: bool) -> None:
     expect(control).to_be_visible()
     box = control.bounding_box()
@@ -88,13 +101,13 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     expect(row.locator('td[data-label="Last verified"]')).to_be_visible()
     _thumb_sized(row.get_by_role("link", name="Edit"), phone)
     _thumb_sized(row.get_by_role("button", name="Still accurate"), phone)
-    assert _overflow(page) == 0, "My listings"
+    assert _overflow(page) == 0, ("My listings", _wider_than_window(page))
     found["my listings"] = _axe(page)
 
     # The listing form: full-width fields, languages ticked by name, a thumb-sized send.
     row.get_by_role("link", name="Edit").click()
     expect(page.get_by_role("heading", name=f"Edit {NAME}")).to_be_visible()
-    assert _overflow(page) == 0, "the listing form"
+    assert _overflow(page) == 0, ("the listing form", _wider_than_window(page))
     if phone:  # one field a line, as wide as the form
         for label in ("Name", "City", "ZIP code", "Phone"):
             field = page.get_by_label(label, exact=True).bounding_box()
@@ -112,7 +125,7 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     _thumb_sized(send, phone)
     send.click()
     expect(page.get_by_text("Your change is pending review")).to_be_visible()
-    assert _overflow(page) == 0, "the listing page"
+    assert _overflow(page) == 0, ("the listing page", _wider_than_window(page))
     found["listing"] = _axe(page)
 
     # My submissions: the pending edit, with its status and a Withdraw button.
@@ -122,13 +135,13 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     expect(pending).to_contain_text(NAME)
     expect(pending).to_contain_text("pending")
     _thumb_sized(pending.get_by_role("button", name="Withdraw"), phone)
-    assert _overflow(page) == 0, "My submissions"
+    assert _overflow(page) == 0, ("My submissions", _wider_than_window(page))
     found["my submissions"] = _axe(page)
 
     pending.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^Submission #"))).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Vietnamese")
-    assert _overflow(page) == 0, "a submission"
+    assert _overflow(page) == 0, ("a submission", _wider_than_window(page))
     found["submission"] = _axe(page)
 
     assert not {k: v for k, v in found.items() if v}, found
