@@ -264,6 +264,8 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
         # server; the CSP's img-src allows exactly the origin(s) of this template.
         "MAP_TILE_URL": os.environ.get("MAP_TILE_URL", ""),
         "MAP_TILE_ATTRIBUTION": os.environ.get("MAP_TILE_ATTRIBUTION", "").strip(),
+        # Days an editor's check of a credential holds before it is due again.
+        "CREDENTIAL_CHECK_DAYS": os.environ.get("CREDENTIAL_CHECK_DAYS", "365"),
     }
     config.update(overrides)
     config["SITE_NAME"] = site_name(config.get("SITE_NAME"))
@@ -286,6 +288,9 @@ def load_config(instance_path: Path | None = None, **overrides: Any) -> dict[str
     config["PAGE_CACHE_MB"] = number("PAGE_CACHE_MB", config.get("PAGE_CACHE_MB"), 0, 4096)
     config["PAGE_CACHE_SECONDS"] = number(
         "PAGE_CACHE_SECONDS", config.get("PAGE_CACHE_SECONDS"), 1, 86_400
+    )
+    config["CREDENTIAL_CHECK_DAYS"] = number(
+        "CREDENTIAL_CHECK_DAYS", config.get("CREDENTIAL_CHECK_DAYS"), 1, 3650
     )
     if "SECRET_KEY" not in config:
         config["SECRET_KEY"] = _secret_key(instance)

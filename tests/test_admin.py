@@ -640,7 +640,6 @@ def test_editor_suspends_a_clinic_audited_and_removed_from_search(site):
             for name, value in clinic_record(clinic).items()
             if not isinstance(value, list)
         }
-        form["last_verified_at"] = clinic.last_verified_at.isoformat()
     form = {k: v for k, v in form.items() if v != ""}
     form.update({"status": "suspended", "expected_version": "1", "name": form["name"]})
     response = post(editor, url, form, url)

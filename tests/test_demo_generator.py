@@ -33,11 +33,12 @@ EXPECTED_KEYS = {
     "lng", "geo_precision", "states_served", "phone", "website", "email", "hours", "languages",
     "medical_director", "integration_therapy", "spravato_rems", "accepting_new_patients",
     "consultation_fee", "free_consultation", "status", "last_verified_at", "offerings",
-    "conditions", "insurers", "payment",
+    "conditions", "insurers", "payment", "good_faith_estimate", "npi", "clinician_npis",
+    "licenses", "medical_director_name",
 }  # fmt: skip
 OFFERING_KEYS = {
     "modality", "price_min", "price_max", "series_price", "series_sessions",
-    "insurance_accepted", "notes",
+    "insurance_accepted", "includes", "notes",
 }  # fmt: skip
 DIRECTORS = {
     "anesthesiologist", "psychiatrist", "emergency-physician", "crna", "nurse-practitioner",

@@ -89,7 +89,6 @@ def test_nothing_changed_writes_nothing(site):
         ({"description": "typed\x00here"}, "description", "Remove control characters"),
         ({"kind": "in_person", "street": ""}, "street", "An in-person clinic needs a street"),
         ({"status": "deleted"}, "status", "Status: Choose a status."),
-        ({"last_verified_at": "yesterday"}, "last_verified_at", "Enter a date."),
     ],
 )
 def test_values_the_listing_form_refuses_are_refused_and_nothing_is_written(

@@ -17,7 +17,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
-from ..listings import edit_base
+from ..listings import confirmations, edit_base
 from ..listings.access import get_own_revision, get_owned_clinic, owned_clinic_ids
 from ..listings.edit_base import EditBase, InvalidBase
 from ..listings.errors import InvalidRecord, ModerationError
@@ -38,6 +38,13 @@ from .forms import ClaimForm, ListingForm, listing_form
 
 CATEGORY = "My clinic"
 SEARCH_LIMIT = 25
+# What "still accurate" confirmed, by the button's `part`.
+VERIFIED = {
+    "prices": "Thank you: patients now see your prices were confirmed today.",
+    "listing": "Thank you: patients now see your details, hours and insurance were "
+    "confirmed today.",
+    "all": "Thank you: the whole listing now shows it was confirmed today.",
+}
 BASE_REFUSED = (
     "This form could not be checked against the listing it was opened on (it was changed "
     "outside the site, or belongs to another listing), so nothing was sent. Open the edit "
@@ -98,6 +105,8 @@ class MyListingsView(ClinicMenu, BaseView):
             clinic=clinic,
             revisions=revisions,
             rows=record_rows(clinic_record(clinic), vocabulary_names()),
+            confirmed=confirmations.section_dates(clinic),
+            section_labels=confirmations.SECTIONS,
         )
 
     @expose("/<int:clinic_id>/edit", methods=("GET", "POST"))
@@ -170,11 +179,16 @@ class MyListingsView(ClinicMenu, BaseView):
 
     @expose("/<int:clinic_id>/verify", methods=("POST",))
     def verify(self, clinic_id: int):
-        """'Still accurate': the clinic confirms its listing today."""
+        """'Still accurate': the clinic confirms today its prices, the rest, or both."""
         user = _user()
         clinic = get_owned_clinic(user, clinic_id)
-        confirm_accurate(user, clinic)
-        flash("Thank you: the listing now shows it was verified today.", "success")
+        part = request.form.get("part", "all")
+        if part not in VERIFIED:
+            flash("Choose what is still accurate: the prices, the rest, or both.", "warning")
+        else:
+            for each in ("prices", "listing") if part == "all" else (part,):
+                confirm_accurate(user, clinic, each)
+            flash(VERIFIED[part], "success")
         return redirect(self.get_url(".listing", clinic_id=clinic.id))
 
 

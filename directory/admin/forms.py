@@ -51,6 +51,8 @@ OFFER_PREFIX = "offer_"
 NOTE_LIMIT = 2000
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
 _CODE_SEPARATORS = re.compile(r"[,;\s]+")
+# Codes with spaces inside ("AZ MD 12345"): separated by commas, semicolons or lines.
+_PHRASE_SEPARATORS = re.compile(r"[,;\n]+")
 ROLE_CHOICES = [("clinic", "Clinic"), ("editor", "Editor"), ("admin", "Admin")]
 
 
@@ -117,7 +119,9 @@ def field_value(spec: ListingField, field: Field) -> Any:
     if spec.kind == "vocabulary" or (spec.kind == "codes" and spec.choices):
         return sorted(set(data or []))
     if spec.kind == "codes":
-        return [part.strip().lower() for part in _CODE_SEPARATORS.split(data or "") if part]
+        separators = _PHRASE_SEPARATORS if spec.upper else _CODE_SEPARATORS
+        parts = (" ".join(part.split()) for part in separators.split(data or ""))
+        return [part.upper() if spec.upper else part.lower() for part in parts if part]
     return data
 
 

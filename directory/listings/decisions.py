@@ -19,12 +19,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Ownership, Revision, User
 from ..search import sync
-from . import closing
+from . import closing, confirmations
 from .audit import record_event
 from .errors import ModerationError, StaleRevision
 from .notifications import notify_decision
 from .record_writes import check_record, now, vocab_rows
-from .records import apply_record, clinic_record, merge_records
+from .records import apply_record, changed_keys, clinic_record, merge_records
 from .review import EditReview, edit_review
 
 
@@ -120,12 +120,15 @@ def _apply(editor: User, revision: Revision, fields: Collection[str] | None) -> 
         check_record(after)
         apply_record(clinic, after, vocab_rows())
         clinic.updated_at = now()
+        # The clinic vouches for what it changed: those sections are confirmed today.
+        sections, modalities = confirmations.sections_of(changed_keys(before, after))
+        confirmations.confirm(clinic, sections, now().date(), "clinic", modalities)
     elif revision.kind == "new" and clinic is not None:
         check_record(revision.payload)
         apply_record(clinic, revision.payload, vocab_rows())
         clinic.updated_at = now()
         clinic.status = "published"
-        clinic.last_verified_at = now().date()
+        confirmations.confirm(clinic, confirmations.SECTIONS, now().date(), "clinic")
         if revision.author_id is not None:
             _grant(revision.author_id, clinic.id)
     elif revision.kind == "claim" and clinic is not None:

@@ -62,14 +62,20 @@ def build_clinic(
             setattr(clinic, spec.name, spec.empty)
         else:
             setattr(clinic, spec.name, date.fromisoformat(value) if spec.kind == "date" else value)
+    verified = clinic.last_verified_at
     for position, offer in enumerate(record["offerings"]):
         clinic.offerings.append(
             Offering(
                 modality=vocab["modality"][offer["modality"]],
                 sort_key=vocab["modality"][offer["modality"]].sort_order * 10 + position,
+                price_confirmed_on=verified,
+                price_confirmed_how="clinic" if verified else None,
                 **{f.name: offer[f.name] for f in OFFERING_FIELDS if offer.get(f.name) is not None},
             )
         )
+    # A record has one verified date: every section was confirmed then.
+    clinic.details_confirmed_on = clinic.hours_confirmed_on = verified
+    clinic.insurance_confirmed_on = verified
     return clinic
 
 

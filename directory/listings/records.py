@@ -16,17 +16,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..forms import CONTROL_CHARACTERS, CONTROL_MESSAGE
-from ..geo import get_gazetteer
+from ..geo import US_STATES, get_gazetteer
 from ..models import Clinic, Offering
 from ..models.listing_fields import (
     LABELS,
+    LICENSE_TYPES,
     LIST_FIELDS,
+    MAX_CREDENTIALS,
     MAX_PRICE,
     OFFERING_FIELDS,
     RECORD_FIELDS,
     SCALAR_FIELDS,
     ListingField,
 )
+from .npi import npi_problem
 
 __all__ = ["LABELS", "LIST_FIELDS", "MAX_PRICE", "SCALAR_FIELDS"]
 
@@ -36,6 +39,8 @@ _PHONE = re.compile(r"^\+?1?[\s.-]?\(?([2-9]\d{2})\)?[\s.-]?(\d{3})[\s.-]?(\d{4}
 _ZIP = re.compile(r"^\d{5}$")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 _EMAIL = re.compile(r"^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$")
+# A state licence as a listing states it: "AZ MD 12345" (state, type, number).
+_LICENSE = re.compile(r"^([A-Z]{2}) ([A-Z]{2,4}) ([A-Z0-9][A-Z0-9-]{0,19})$")
 
 
 def clinic_record(clinic: Clinic) -> dict[str, Any]:
@@ -184,7 +189,44 @@ def validate_record(record: dict[str, Any], vocabularies: dict[str, dict[str, st
         isinstance(x, str) and _LANGUAGE.match(x) for x in languages
     ):
         errors["languages"] = "Use two- or three-letter language codes, like en, es."
+    errors.update(_credential_errors(record, errors))
     errors.update(_offering_errors(record.get("offerings"), vocabularies.get("modality", {})))
+    return errors
+
+
+def license_problem(code: str) -> str | None:
+    """What is wrong with one stated licence ("AZ MD 12345"), or None."""
+    match = _LICENSE.match(code)
+    if match is None:
+        return f"Write each licence as state, type and number, like AZ MD 12345 (not {code[:40]})."
+    state, kind, _ = match.groups()
+    if state not in US_STATES:
+        return f"{state} is not a US state code (in {code})."
+    if kind not in LICENSE_TYPES:
+        return f"{kind} is not a licence type we know (in {code}): use one of the types listed."
+    return None
+
+
+def _credential_errors(record: dict[str, Any], found: dict[str, str]) -> dict[str, str]:
+    """The NPIs' check digits and the licences' shape (a form cannot hold a wrong one)."""
+    errors: dict[str, str] = {}
+    npi = record.get("npi") or ""
+    if "npi" not in found and npi:
+        problem = npi_problem(npi)
+        if problem:
+            errors["npi"] = problem
+    for name, problem_of in (("clinician_npis", npi_problem), ("licenses", license_problem)):
+        values = record.get(name) or []
+        if name in found or not isinstance(values, list):
+            continue
+        if len(values) > MAX_CREDENTIALS:
+            errors[name] = f"List at most {MAX_CREDENTIALS} (you listed {len(values)})."
+            continue
+        problems = [p for p in (problem_of(str(v)) for v in values) if p]
+        if problems:
+            errors[name] = " ".join(problems[:3])
+        elif len(set(values)) < len(values):
+            errors[name] = "Each one once, please: one is listed twice."
     return errors
 
 

@@ -20,7 +20,7 @@ from ..extensions import db
 from ..models import Clinic, Ownership, Revision, User
 from ..search import sync
 from ..slugs import MAX_LENGTH, slugify, unique_slug
-from . import closing
+from . import closing, confirmations
 from .audit import record_event
 from .edit_base import EditBase
 from .errors import ModerationError
@@ -204,16 +204,19 @@ def withdraw(user: User, revision: Revision) -> None:
     closing.commit_decision()
 
 
-def confirm_accurate(user: User, clinic: Clinic, today: date | None = None) -> None:
-    """'Still accurate': the clinic vouches for its listing today."""
-    before = clinic.last_verified_at.isoformat() if clinic.last_verified_at else None
-    clinic.last_verified_at = today or now().date()
+def confirm_accurate(
+    user: User, clinic: Clinic, part: str = "listing", today: date | None = None
+) -> None:
+    """'Still accurate': the clinic vouches today for its prices (`part="prices"`) or
+    for the rest of its listing (`"listing"`), each with its own date."""
+    sections = confirmations.PRICES if part == "prices" else confirmations.NOT_PRICES
+    change = confirmations.confirm(clinic, sections, today or now().date(), "clinic")
     record_event(
         user,
         "verified_accurate",
         clinic=clinic,
-        before={"last_verified_at": before},
-        after={"last_verified_at": clinic.last_verified_at.isoformat()},
+        before=change["before"],
+        after={**change["after"], "part": part},
     )
     sync.commit([clinic.id])
 

@@ -2,6 +2,7 @@
 
 from .accounts import Ownership, ThrottleEvent, User
 from .clinic import Clinic, Offering
+from .credentials import CredentialCheck
 from .moderation import AuditEvent, Revision
 from .search_queue import SearchQueue
 from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
@@ -16,6 +17,7 @@ __all__ = [
     "User",
     "Clinic",
     "Condition",
+    "CredentialCheck",
     "Insurer",
     "Modality",
     "Offering",

@@ -15,7 +15,7 @@ bookkeeping and the vocabulary relationships.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     JSON,
@@ -46,9 +46,25 @@ from .listing_fields import (
 )
 from .taxonomy import Condition, Insurer, Modality, PaymentOption
 
-__all__ = ["KINDS", "MEDICAL_DIRECTORS", "STATUSES", "Clinic", "Offering"]
+if TYPE_CHECKING:
+    from .credentials import CredentialCheck
+
+__all__ = [
+    "KINDS",
+    "MEDICAL_DIRECTORS",
+    "PRICE_CONFIRMATIONS",
+    "STATUSES",
+    "Clinic",
+    "Offering",
+]
 
 STALE_AFTER_DAYS = 180
+# How a price was last confirmed, as a patient reads it: "confirmed ... {label}".
+PRICE_CONFIRMATIONS = {
+    "clinic": "by the clinic",
+    "editor_call": "by the directory, by phone",
+    "website": "by the directory, on the clinic's website",
+}
 
 
 def utcnow() -> datetime:
@@ -127,6 +143,11 @@ class Clinic(_columns("ListingColumns", LISTING_FIELDS), db.Model):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    # When each section was last confirmed (listings.confirmations); prices are per
+    # offering. `last_verified_at` is the oldest of them.
+    details_confirmed_on: Mapped[date | None] = mapped_column(Date)
+    hours_confirmed_on: Mapped[date | None] = mapped_column(Date)
+    insurance_confirmed_on: Mapped[date | None] = mapped_column(Date)
 
     __mapper_args__ = {"version_id_col": version}
 
@@ -141,6 +162,11 @@ class Clinic(_columns("ListingColumns", LISTING_FIELDS), db.Model):
     insurers: Mapped[list[Insurer]] = relationship(secondary=clinic_insurer, order_by=Insurer.name)
     payment_options: Mapped[list[PaymentOption]] = relationship(
         secondary=clinic_payment_option, order_by=PaymentOption.sort_order
+    )
+    # Editors' checks of what the listing states (models.credentials); written only
+    # by listings.credentials, read by the pages, the API and the search documents.
+    credential_checks: Mapped[list[CredentialCheck]] = relationship(
+        viewonly=True, order_by="CredentialCheck.id"
     )
 
     @property
@@ -192,9 +218,19 @@ class Offering(_columns("OfferingColumns", OFFERING_FIELDS), db.Model):
     clinic_id: Mapped[int] = mapped_column(ForeignKey("clinic.id", ondelete="CASCADE"))
     modality_id: Mapped[int] = mapped_column(ForeignKey("modality.id"))
     sort_key: Mapped[int] = mapped_column(Integer, default=0)
+    # When and how the price was last confirmed (PRICE_CONFIRMATIONS; None: not recorded).
+    price_confirmed_on: Mapped[date | None] = mapped_column(Date)
+    price_confirmed_how: Mapped[str | None] = mapped_column(String(16))
 
     clinic: Mapped[Clinic] = relationship(back_populates="offerings")
     modality: Mapped[Modality] = relationship(lazy="joined")
+
+    def price_is_stale(self, today: date | None = None) -> bool:
+        """True when nobody confirmed this price within STALE_AFTER_DAYS."""
+        if self.price_confirmed_on is None:
+            return True
+        today = today or datetime.now(UTC).date()
+        return (today - self.price_confirmed_on).days > STALE_AFTER_DAYS
 
     @property
     def price_label(self) -> str:

@@ -49,6 +49,27 @@ STATE_NAMES = {
     code: f"{name} ({code})" for code, name in sorted(US_STATES.items(), key=lambda s: s[1])
 }
 MAX_PRICE = 100_000
+# What a treatment's price covers besides the session itself.
+PRICE_INCLUDES = {
+    "consultation": "Consultation",
+    "monitoring": "Medical monitoring",
+    "integration": "Integration session",
+}
+# Licence types a state board issues, as clinics write them ("AZ MD 12345").
+LICENSE_TYPES = {
+    "MD": "Physician (MD)",
+    "DO": "Physician (DO)",
+    "NP": "Nurse practitioner",
+    "APRN": "Advanced practice registered nurse",
+    "CRNA": "Nurse anesthetist",
+    "PA": "Physician assistant",
+    "RN": "Registered nurse",
+    "PSY": "Psychologist",
+    "LCSW": "Clinical social worker",
+    "LPC": "Professional counselor",
+    "FAC": "Clinic or facility licence",
+}
+MAX_CREDENTIALS = 20  # clinicians' NPIs or licences on one listing
 
 
 @dataclass(frozen=True)
@@ -75,6 +96,7 @@ class ListingField:
     edited_by: frozenset[Editor] = BOTH
     api: ApiShape = "detail"  # in every search result, only on the clinic's own page, or never
     shown: bool = True  # in the admin's read-only view of a listing
+    upper: bool = False  # free codes: capitals, spaces inside, commas between (licences)
 
     @property
     def is_list(self) -> bool:
@@ -108,6 +130,7 @@ SECTIONS = {
     "visits": "Visits",
     "treatments": "Treatments and prices",  # the offerings, one fieldset per treatment
     "coverage": "Conditions, insurance and payment",
+    "credentials": "Licences and credentials",
 }
 
 _YES_NO = "Choose yes or no."
@@ -243,7 +266,15 @@ LISTING_FIELDS: tuple[ListingField, ...] = (
         api="summary",
     ),
     ListingField("integration_therapy", "Integration therapy", "yes_no", "visits", message=_YES_NO),
-    ListingField("spravato_rems", "Spravato REMS certified", "yes_no", "visits", message=_YES_NO),
+    ListingField(
+        "good_faith_estimate",
+        "Good Faith Estimate for self-pay patients",
+        "yes_no",
+        "visits",
+        message=_YES_NO,
+        help="A written estimate of the total cost before treatment, which the No Surprises "
+        "Act entitles self-pay patients to.",
+    ),
     ListingField(
         "conditions",
         "Conditions treated",
@@ -274,7 +305,48 @@ LISTING_FIELDS: tuple[ListingField, ...] = (
         edited_by=CLINIC,
         api="summary",
     ),
-    # Staff only: publishing and verification are an editor's decisions.
+    ListingField(
+        "npi",
+        "Organization NPI",
+        "text",
+        "credentials",
+        limit=20,  # room for what people paste; the rule is ten digits (records.py)
+        width=10,
+        input={"inputmode": "numeric"},
+        help="The clinic's own 10-digit National Provider Identifier (type 2), as the "
+        "NPPES registry lists it.",
+    ),
+    ListingField(
+        "clinician_npis",
+        "Clinician NPIs",
+        "codes",
+        "credentials",
+        limit=MAX_CREDENTIALS,
+        help="Each prescribing clinician's 10-digit NPI, separated by commas.",
+        input={"inputmode": "numeric"},
+    ),
+    ListingField(
+        "licenses",
+        "State licences",
+        "codes",
+        "credentials",
+        limit=MAX_CREDENTIALS,
+        upper=True,
+        help="Each licence as state, type and number, separated by commas: "
+        "AZ MD 12345, AZ FAC 9876. Types: " + ", ".join(LICENSE_TYPES) + ".",
+    ),
+    ListingField(
+        "spravato_rems", "Spravato REMS certified", "yes_no", "credentials", message=_YES_NO
+    ),
+    ListingField(
+        "medical_director_name",
+        "Medical director: name and credential",
+        "text",
+        "credentials",
+        limit=160,
+        input={"placeholder": "Dr. Jane Roe, MD, board-certified anesthesiologist"},
+    ),
+    # Staff only: publishing is an editor's decision.
     ListingField(
         "status",
         "Status",
@@ -287,12 +359,13 @@ LISTING_FIELDS: tuple[ListingField, ...] = (
         api="",
         shown=False,
     ),
+    # Nobody's to edit: the oldest of the sections' confirmed dates (listings.confirmations).
     ListingField(
         "last_verified_at",
         "Last verified",
         "date",
         message="Enter a date.",
-        edited_by=STAFF,
+        edited_by=frozenset(),
         api="summary",
         shown=False,
     ),
@@ -336,6 +409,13 @@ OFFERING_FIELDS: tuple[ListingField, ...] = (
         "yes_no",
         message=_YES_NO,
         api="summary",
+    ),
+    ListingField(
+        "includes",
+        "The price includes",
+        "codes",
+        choices=PRICE_INCLUDES,
+        message="Unknown items: {codes}.",
     ),
     ListingField("notes", "Notes for patients", "text", limit=500),
 )
