@@ -171,6 +171,7 @@ def listing_post(record: dict) -> dict[str, Any]:
         if offer.get("insurance_accepted"):
             data[prefix + "insurance_accepted"] = "y"
         data[prefix + "notes"] = offer.get("notes") or ""
+        data[prefix + "includes"] = list(offer.get("includes") or [])
     return data
 
 

@@ -10,7 +10,8 @@ nobody has looked at for longest.
 Who confirms what: an approved new listing confirms everything; an approved edit
 confirms the sections it changed; the clinic's "still accurate" confirms either its
 prices or the rest; an editor records a phone call or a look at the clinic's
-website for the sections it covered. Callers write the audit event and commit.
+website for the sections it covered. `confirm` only sets the dates;
+`record_confirmation` is the whole write (audited, committed, re-indexed).
 """
 
 from __future__ import annotations
@@ -19,8 +20,14 @@ from collections.abc import Collection, Iterable
 from datetime import date
 from typing import Any
 
-from ..models import Clinic, Offering
+from sqlalchemy.orm.exc import StaleDataError
+
+from ..extensions import db
+from ..models import Clinic, Offering, User
 from ..models.clinic import PRICE_CONFIRMATIONS
+from ..search import sync
+from .audit import record_event
+from .errors import ModerationError
 
 SECTIONS = {
     "details": "Details",
@@ -96,6 +103,42 @@ def confirm(
                 setattr(clinic, column, on)
     clinic.last_verified_at = overall_date(clinic)
     return {"before": before, "after": _snapshot(clinic)}
+
+
+def record_confirmation(
+    actor: User,
+    clinic: Clinic,
+    sections: Collection[str],
+    on: date,
+    how: str,
+    action: str,
+    note: dict[str, Any] | None = None,
+) -> None:
+    """Confirm sections, audit it as `action` (with `note` beside the dates), commit and
+    re-index.
+
+    Confirming is idempotent and commutes with any other write, so when another
+    writer saved the listing first (the optimistic lock's StaleDataError) it is
+    simply applied again on top of theirs: two "still accurate" clicks at once, or
+    one during an editor's change, both land and neither person sees an error.
+    """
+    for _attempt in range(3):
+        change = confirm(clinic, sections, on, how)
+        record_event(
+            actor,
+            action,
+            clinic=clinic,
+            before=change["before"],
+            after=change["after"] | (note or {}),
+        )
+        try:
+            sync.commit([clinic.id])
+        except StaleDataError:
+            db.session.rollback()
+            db.session.refresh(clinic)
+        else:
+            return
+    raise ModerationError("The listing kept changing while we saved this: try again.")
 
 
 def _offerings(clinic: Clinic, modalities: Collection[str] | None) -> list[Offering]:

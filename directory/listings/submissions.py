@@ -210,15 +210,9 @@ def confirm_accurate(
     """'Still accurate': the clinic vouches today for its prices (`part="prices"`) or
     for the rest of its listing (`"listing"`), each with its own date."""
     sections = confirmations.PRICES if part == "prices" else confirmations.NOT_PRICES
-    change = confirmations.confirm(clinic, sections, today or now().date(), "clinic")
-    record_event(
-        user,
-        "verified_accurate",
-        clinic=clinic,
-        before=change["before"],
-        after={**change["after"], "part": part},
+    confirmations.record_confirmation(
+        user, clinic, sections, today or now().date(), "clinic", "verified_accurate", {"part": part}
     )
-    sync.commit([clinic.id])
 
 
 def reopen_base(revision: Revision) -> EditBase:
