@@ -13,6 +13,7 @@ from flask import Flask
 
 from ..geo import US_STATES
 from ..models.languages import LANGUAGE_NAMES
+from ..models.listing_fields import PRICE_INCLUDES
 from ..slugs import slugify
 
 
@@ -79,6 +80,11 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{count:,} {word}"
 
 
+def price_include(code: str) -> str:
+    """What a price covers, by name: "monitoring" -> "Medical monitoring"."""
+    return PRICE_INCLUDES.get(code, code)
+
+
 def register(app: Flask) -> None:
     """Make the helpers available to every template."""
     app.add_template_filter(state_name, "state_name")
@@ -88,5 +94,6 @@ def register(app: Flask) -> None:
     app.add_template_filter(money, "money")
     app.add_template_filter(tel_href, "tel_href")
     app.add_template_filter(language_name, "language_name")
+    app.add_template_filter(price_include, "price_include")
     app.add_template_filter(slugify, "city_slug")
     app.add_template_global(plural, "plural")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode
 
-from flask import abort, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
 from ..geo import US_STATES
 from ..listings import catalog
+from ..listings.confirmations import section_dates
+from ..listings.credentials import credential_statuses
 from ..listings.finder import find
 from ..listings.vocabulary import vocabulary_names
+from ..models.clinic import PRICE_CONFIRMATIONS, STALE_AFTER_DAYS
+from ..models.credentials import SOURCES
 from ..page_cache import cached_for_anonymous
 from ..search import QueryError
 from ..search.query import FILTERS
@@ -19,6 +24,13 @@ from . import bp, search_summary
 from .map_data import map_data
 from .structured_data import clinic_json_ld
 
+# Each trust label links to where the How we verify page explains it.
+STATUS_ANCHORS = {
+    "stated": "stated",
+    "checked": "checked",
+    "due": "out-of-date",
+    "not_confirmed": "not-confirmed",
+}
 # Telehealth programs listed under the results; the rest are one link away.
 TELEHEALTH_SHOWN = 10
 
@@ -117,10 +129,26 @@ def clinic(slug: str):
     return render_template(
         "clinic.html",
         clinic=record,
+        credentials=credential_statuses(record),
+        status_anchors=STATUS_ANCHORS,
+        confirmed=section_dates(record),
+        price_how=PRICE_CONFIRMATIONS,
+        today=datetime.now(UTC).date(),
         json_ld=clinic_json_ld(record),
         map=map_data([(record, None)]),
         back=results_url(request.args.get("from", "")),
         canonical_url=url_for("public.clinic", slug=record.slug, _external=True),
+    )
+
+
+@bp.get("/how-we-verify")
+def how_we_verify():
+    """What each trust label means, what the directory checks and what it does not."""
+    return render_template(
+        "how_we_verify.html",
+        check_days=current_app.config["CREDENTIAL_CHECK_DAYS"],
+        stale_days=STALE_AFTER_DAYS,
+        sources=SOURCES,
     )
 
 
