@@ -20,26 +20,13 @@ from tests.helpers import PASSWORD, make_user
 
 from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
+from .layout import overflow
 
 VIEWPORTS = {"phone": (PHONE[0], 800), "desktop": DESKTOP}
 SLUG = "juniper-valley-ketamine-center-juneau"
 NAME = "Juniper Valley Ketamine Center"
 EMAIL = "manager@juniper.example"
 THUMB = 44  # px: the height a phone's buttons get
-
-
-def _overflow(page: Page) -> int:
-    """How many pixels the page is wider than the window (0: no sideways scrolling),
-    once its layout has settled: a page still laying out on a loaded machine may be
-    wider for a moment (seen once in ~10 runs), a page that does not fit stays so."""
-    measure = "Math.max(0, document.documentElement.scrollWidth - window.innerWidth)"
-    # Polled from Python: wait_for_function with a string needs eval, which the CSP
-    # forbids on these pages.
-    for _ in range(30):
-        if page.evaluate(measure) == 0:
-            return 0
-        page.wait_for_timeout(100)
-    return page.evaluate(measure)
 
 
 def _wider_than_window(page: Page) -> list[str]:
@@ -92,7 +79,7 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
         _thumb_sized(menu, phone)
         menu.click()
     expect(my_clinic).to_be_visible()
-    assert _overflow(page) == 0
+    assert overflow(page) == 0
 
     # My listings: the listing, its status and its actions, inside the screen.
     page.goto("/admin/my-listings/")
@@ -102,13 +89,13 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     expect(row.locator('td[data-label="Last verified"]')).to_be_visible()
     _thumb_sized(row.get_by_role("link", name="Edit"), phone)
     _thumb_sized(row.get_by_role("button", name="Still accurate"), phone)
-    assert _overflow(page) == 0, ("My listings", _wider_than_window(page))
+    assert overflow(page) == 0, ("My listings", _wider_than_window(page))
     found["my listings"] = _axe(page)
 
     # The listing form: full-width fields, languages ticked by name, a thumb-sized send.
     row.get_by_role("link", name="Edit").click()
     expect(page.get_by_role("heading", name=f"Edit {NAME}")).to_be_visible()
-    assert _overflow(page) == 0, ("the listing form", _wider_than_window(page))
+    assert overflow(page) == 0, ("the listing form", _wider_than_window(page))
     if phone:  # one field a line, as wide as the form
         for label in ("Name", "City", "ZIP code", "Phone"):
             field = page.get_by_label(label, exact=True).bounding_box()
@@ -126,7 +113,7 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     _thumb_sized(send, phone)
     send.click()
     expect(page.get_by_text("Your change is pending review")).to_be_visible()
-    assert _overflow(page) == 0, ("the listing page", _wider_than_window(page))
+    assert overflow(page) == 0, ("the listing page", _wider_than_window(page))
     found["listing"] = _axe(page)
 
     # My submissions: the pending edit, with its status and a Withdraw button.
@@ -136,13 +123,13 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     expect(pending).to_contain_text(NAME)
     expect(pending).to_contain_text("pending")
     _thumb_sized(pending.get_by_role("button", name="Withdraw"), phone)
-    assert _overflow(page) == 0, ("My submissions", _wider_than_window(page))
+    assert overflow(page) == 0, ("My submissions", _wider_than_window(page))
     found["my submissions"] = _axe(page)
 
     pending.get_by_role("link").first.click()
     expect(page.get_by_role("heading", name=re.compile(r"^Submission #"))).to_be_visible()
     expect(page.get_by_role("table")).to_contain_text("Vietnamese")
-    assert _overflow(page) == 0, ("a submission", _wider_than_window(page))
+    assert overflow(page) == 0, ("a submission", _wider_than_window(page))
     found["submission"] = _axe(page)
 
     assert not {k: v for k, v in found.items() if v}, found
