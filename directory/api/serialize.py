@@ -7,11 +7,13 @@ clinic's own record.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import url_for
 
+from ..listings.confirmations import section_dates
+from ..listings.credentials import credential_statuses
 from ..models import Clinic, Offering
 from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS, ApiShape, ListingField
 
@@ -33,8 +35,39 @@ def _offering(offering: Offering, shape: ApiShape) -> dict[str, Any]:
     return _fields(offering, OFFERING_FIELDS, shape)
 
 
+def _iso(day: date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _price_date(offering: Offering, today: date) -> dict[str, Any]:
+    """When the price was last confirmed, and whether that is too long ago to trust."""
+    return {
+        "price_confirmed_on": _iso(offering.price_confirmed_on),
+        "price_stale": offering.price_is_stale(today),
+    }
+
+
+def _credentials(clinic: Clinic, today: date) -> list[dict[str, Any]]:
+    """Each stated credential with what the directory's check of it says today."""
+    return [
+        {
+            "kind": item.credential.kind,
+            "value": item.credential.subject,
+            "label": item.credential.label,
+            "status": item.status,
+            "checked_on": _iso(item.check.checked_on) if item.check else None,
+            "source": item.check.source if item.check else None,
+            "source_label": item.source_label or None,
+            "reference": item.check.reference if item.check else None,
+            "due_on": _iso(item.due_on),
+        }
+        for item in credential_statuses(clinic, today)
+    ]
+
+
 def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[str, Any]:
     """The contract's result shape: enough to list and map a clinic."""
+    today = datetime.now(UTC).date()
     return {
         "id": clinic.id,
         "slug": clinic.slug,
@@ -43,7 +76,8 @@ def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[
         "lng": clinic.lng,
         "distance_miles": round(distance_miles, 2) if distance_miles is not None else None,
         "modalities": [
-            {"code": o.modality.code, **_offering(o, "summary")} for o in clinic.offerings
+            {"code": o.modality.code, **_offering(o, "summary"), **_price_date(o, today)}
+            for o in clinic.offerings
         ],
         "verified": clinic.last_verified_at is not None and not clinic.is_stale(),
         "demo": clinic.is_demo,
@@ -52,7 +86,8 @@ def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[
 
 
 def clinic_detail(clinic: Clinic) -> dict[str, Any]:
-    """Every public field of a listing."""
+    """Every public field of a listing, with who checked what and when."""
+    today = datetime.now(UTC).date()
     return {
         **clinic_summary(clinic),
         **_fields(clinic, LISTING_FIELDS, "detail"),
@@ -63,8 +98,12 @@ def clinic_detail(clinic: Clinic) -> dict[str, Any]:
                 "modality_name": o.modality.name,
                 **_offering(o, "summary"),
                 **_offering(o, "detail"),
+                **_price_date(o, today),
+                "price_confirmed_how": o.price_confirmed_how,
             }
             for o in clinic.offerings
         ],
+        "confirmed": {name: _iso(day) for name, day in section_dates(clinic).items()},
+        "credentials": _credentials(clinic, today),
         "updated_at": clinic.updated_at.isoformat() if clinic.updated_at else None,
     }

@@ -29,7 +29,9 @@ def _with_details(conditions: bool = True):
 def published_clinic(slug: str) -> Clinic | None:
     """The published clinic with this slug, or None (drafts and suspended ones are 404s)."""
     return db.session.scalar(
-        select(Clinic).where(Clinic.slug == slug, PUBLISHED).options(*_with_details())
+        select(Clinic)
+        .where(Clinic.slug == slug, PUBLISHED)
+        .options(*_with_details(), selectinload(Clinic.credential_checks))
     )
 
 
