@@ -42,6 +42,8 @@ from tests.helpers import (
 STAFF_URLS = [
     "/admin/moderation/",
     "/admin/moderation/1/",
+    "/admin/checks/",
+    "/admin/checks/1/",
     "/admin/clinics/",
     "/admin/clinics/edit/?id=1",
     "/admin/clinics/details/?id=1",
@@ -89,6 +91,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(site):
         f"/admin/submissions/{revision.id}/withdraw",
         f"/admin/my-listings/{site.a}/verify",
         f"/admin/clinics/edit/?id={site.a}",
+        f"/admin/checks/{site.a}/record/0",
     ):
         response = client.post(url, data={"csrf_token": token, "lock_version": "1", "reason": "x"})
         assert response.status_code in (302, 403), url
@@ -105,6 +108,7 @@ def test_clinic_users_get_403_on_editor_views(site):
         "/admin/moderation/1/approve",
         "/admin/moderation/1/reject",
         "/admin/clinics/edit/?id=1",
+        "/admin/checks/1/record/0",
     ):
         assert client.post(url, data={"csrf_token": token, "lock_version": "1"}).status_code == 403
     home = text(client.get("/admin/"))

@@ -11,6 +11,7 @@ URLs (all under /admin):
   /admin/claim/                   clinic: search published listings; <id> claim form
   /admin/submissions/             clinic: own revisions; <id>/, <id>/withdraw
   /admin/moderation/              staff: queue; <id>/, <id>/approve|reject|request-changes
+  /admin/checks/                  staff: credential checks due; <clinic id>/, record/<n>
   /admin/clinics/                 staff: listings (Flask-Admin model view)
   /admin/modalities/ conditions/ insurers/ payment-options/   staff: vocabularies
   /admin/users/                   staff: clinic accounts (admins: every account)
@@ -28,6 +29,7 @@ from flask_admin.theme import Bootstrap4Theme
 
 from ..extensions import db
 from ..models import AuditEvent, Clinic, Condition, Insurer, Modality, PaymentOption, User
+from .check_views import CheckView
 from .clinic_views import CATEGORY as CLINIC_CATEGORY
 from .clinic_views import ClaimView, MyListingsView, NewListingView, SubmissionsView
 from .display import register_filters
@@ -74,6 +76,7 @@ def _views() -> list[BaseView]:
 
     return [
         ModerationView(**names("Queue", "moderation", "moderation", moderation)),
+        CheckView(**names("Checks", "checks", "checks", moderation)),
         AuditLogView(AuditEvent, db, **names("Audit log", "audit", "audit", moderation)),
         ClinicAdmin(Clinic, db, **names("Clinics", "clinics", "clinics", data)),
         ModalityAdmin(Modality, db, **names("Modalities", "modalities", "modalities", data)),

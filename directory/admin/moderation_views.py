@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from ..extensions import db
 from ..listings import decisions
+from ..listings.credentials import due_checks
 from ..listings.errors import InvalidRecord, ModerationError
 from ..listings.records import LABELS, clinic_record, validate_record
 from ..listings.review import edit_review, is_stale, pending_counts, queue
@@ -57,8 +58,12 @@ class AdminHome(ClinicOrStaff, AdminIndexView):
     @expose("/")
     def index(self):
         """Staff see how many submissions wait, by kind; clinic users see where to start."""
-        counts = pending_counts() if has_role("admin", "editor") else None
-        return self.render("admin/directory/home.html", counts=counts, kind_labels=KIND_LABELS)
+        staff = has_role("admin", "editor")
+        counts = pending_counts() if staff else None
+        due = len(due_checks()) if staff else 0
+        return self.render(
+            "admin/directory/home.html", counts=counts, kind_labels=KIND_LABELS, checks_due=due
+        )
 
 
 class ModerationView(StaffOnly, BaseView):
@@ -82,6 +87,7 @@ class ModerationView(StaffOnly, BaseView):
             kind=kind,
             kind_labels=KIND_LABELS,
             is_stale=is_stale,
+            checks_due=len(due_checks()),
         )
 
     @expose("/<int:revision_id>/")
