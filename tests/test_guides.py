@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import statistics
 from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import html5lib
@@ -75,10 +76,13 @@ def _percent(part: int, whole: int) -> int:
 
 
 def _offerings_by_modality() -> dict[str, list[tuple[int | None, int | None, bool]]]:
-    """(price_min, price_max, insurance_accepted) of every published clinic's offering."""
+    """(price_min, price_max, insurance_accepted) of every published clinic's offering;
+    a price not confirmed within the last 365 days reads as no price."""
+    since = datetime.now(UTC).date() - timedelta(days=365)
     rows = db.session.execute(
         text(
-            "SELECT m.code, o.price_min, o.price_max, o.insurance_accepted "
+            "SELECT m.code, o.price_min, o.price_max, o.insurance_accepted, "
+            "o.price_confirmed_on "
             "FROM offering o "
             "JOIN clinic c ON c.id = o.clinic_id "
             "JOIN modality m ON m.id = o.modality_id "
@@ -86,7 +90,11 @@ def _offerings_by_modality() -> dict[str, list[tuple[int | None, int | None, boo
         )
     )
     result: dict[str, list[tuple[int | None, int | None, bool]]] = defaultdict(list)
-    for code, price_min, price_max, insured in rows:
+    for code, price_min, price_max, insured, confirmed_on in rows:
+        if confirmed_on is not None and not isinstance(confirmed_on, date):
+            confirmed_on = date.fromisoformat(str(confirmed_on))  # SQLite: text
+        if confirmed_on is None or confirmed_on < since:
+            price_min = price_max = None
         result[code].append((price_min, price_max, bool(insured)))
     return result
 
@@ -99,7 +107,8 @@ def _expected_price_sentence(offerings) -> str | None:
     span = _dollars(low) if low == high else f"{_dollars(low)}–{_dollars(high)}"
     noun = "listing" if len(starts) == 1 else "listings"
     return (
-        f"Across {len(starts):,} {noun} with a published price, a session starts at "
+        f"Across {len(starts):,} {noun} with a price confirmed in the last 12 months, "
+        "a session starts at "
         f"{span}; median {_dollars(statistics.median(starts))}."
     )
 
@@ -348,7 +357,7 @@ def test_fresh_database_says_no_prices_yet(fresh_app):
         response = client.get(f"/guides/treatments/{code}")
         assert response.status_code == 200
         main_text = _text(_main(_parse(response.data)))
-        assert "No prices are published yet" in main_text
+        assert "No recent prices yet" in main_text
         assert "Across" not in main_text and not re.search(r"\$\d", main_text)
     for code in CONDITIONS:
         response = client.get(f"/guides/conditions/{code}")
@@ -375,7 +384,11 @@ def test_exact_figures_ignore_unpublished_clinics_and_follow_renames(fresh_app):
             clinic = Clinic(slug=slug, name=slug.title(), status=status, city="Austin", state="TX")
             clinic.offerings.append(
                 Offering(
-                    modality=modality, price_min=low, price_max=high, insurance_accepted=insured
+                    modality=modality,
+                    price_min=low,
+                    price_max=high,
+                    insurance_accepted=insured,
+                    price_confirmed_on=datetime.now(UTC).date(),
                 )
             )
             clinic.conditions = [ptsd]
@@ -387,8 +400,8 @@ def test_exact_figures_ignore_unpublished_clinics_and_follow_renames(fresh_app):
     doc = _parse(client.get("/guides/treatments/iv").data)
     main_text = _text(_main(doc))
     assert (
-        "Across 2 listings with a published price, a session starts at $300–$451; median $376."
-        in main_text
+        "Across 2 listings with a price confirmed in the last 12 months, a session starts "
+        "at $300–$451; median $376." in main_text
     )
     assert "Counting the top of each range, the median is $450." in main_text  # (300+600)/2
     assert "1 of the 2 listings offering it bills insurance for it (50%)" in main_text
@@ -397,3 +410,39 @@ def test_exact_figures_ignore_unpublished_clinics_and_follow_renames(fresh_app):
     condition = _text(_main(_parse(client.get("/guides/conditions/ptsd").data)))
     assert "2 clinics and programs in this directory list “PTSD”" in condition
     assert "Intravenous ketamine infusion 2" in condition
+
+
+def test_price_ranges_count_only_prices_confirmed_in_the_last_year(fresh_app):
+    """$400 confirmed yesterday, $9,999 confirmed 400 days ago: only the first counts,
+    until the old one is confirmed again."""
+    today = datetime.now(UTC).date()
+    with fresh_app.app_context():
+        modality = db.session.scalar(select(Modality).where(Modality.code == "iv"))
+        for slug, price, age in (("fresh-clinic", 400, 1), ("old-clinic", 9999, 400)):
+            clinic = Clinic(
+                slug=slug, name=slug.title(), status="published", city="Austin", state="TX"
+            )
+            clinic.offerings.append(
+                Offering(
+                    modality=modality,
+                    price_min=price,
+                    price_max=price,
+                    price_confirmed_on=today - timedelta(days=age),
+                )
+            )
+            db.session.add(clinic)
+        db.session.commit()
+    client = fresh_app.test_client()
+    main_text = _text(_main(_parse(client.get("/guides/treatments/iv").data)))
+    assert (
+        "Across 1 listing with a price confirmed in the last 12 months, a session starts "
+        "at $400; median $400." in main_text
+    )
+    assert "$9,999" not in main_text
+    assert "1 has no price confirmed in the last 12 months" in main_text
+    with fresh_app.app_context():
+        old = db.session.scalar(select(Offering).where(Offering.price_min == 9999))
+        old.price_confirmed_on = today
+        db.session.commit()
+    main_text = _text(_main(_parse(client.get("/guides/treatments/iv").data)))
+    assert "starts at $400–$9,999" in main_text

@@ -5,6 +5,11 @@ written once and left to go stale. Only published clinics count: drafts, pending
 suspended listings are not visible to patients, so their prices must not shape what
 a patient is told to expect.
 
+A price counts only when it was confirmed within PRICE_WINDOW_DAYS (the clinic's edit
+or "still accurate", an editor's call): a price nobody has looked at for over a year
+says little about what a patient will pay today, and the guides say so beside the
+range. Such an offering still counts as offered, like an unpriced one.
+
 Medians are computed in Python rather than in SQL: SQLite has no median aggregate
 and PostgreSQL's `percentile_cont` does not exist there, and the lists are short
 (one row per clinic and modality), so portability costs nothing.
@@ -15,6 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -22,6 +28,7 @@ from ..extensions import db
 from ..models import Clinic, Modality, Offering
 
 PUBLISHED = Clinic.status == "published"
+PRICE_WINDOW_DAYS = 365
 
 
 @dataclass(frozen=True)
@@ -30,7 +37,8 @@ class PriceRange:
 
     Prices are the clinic's published starting price per session (`price_min`) in
     whole dollars. `offered` counts every published clinic offering the modality,
-    priced or not; `priced` only those that publish a starting price, and the low,
+    priced or not; `priced` only those whose starting price was confirmed within
+    PRICE_WINDOW_DAYS, and the low,
     median and high figures come from those. A clinic has at most one offering per
     modality (a unique constraint), so counts of offerings are counts of clinics.
     """
@@ -92,8 +100,15 @@ def modality_price_ranges() -> dict[str, PriceRange]:
     Modalities nobody offers are absent, so a fresh database gives `{}` and the guides
     say that no prices are published yet rather than showing "$0".
     """
+    since = datetime.now(UTC).date() - timedelta(days=PRICE_WINDOW_DAYS)
     rows = db.session.execute(
-        select(Modality.code, Offering.price_min, Offering.price_max, Offering.insurance_accepted)
+        select(
+            Modality.code,
+            Offering.price_min,
+            Offering.price_max,
+            Offering.insurance_accepted,
+            Offering.price_confirmed_on,
+        )
         .join(Offering, Offering.modality_id == Modality.id)
         .join(Clinic, Clinic.id == Offering.clinic_id)
         .where(PUBLISHED)
@@ -102,11 +117,11 @@ def modality_price_ranges() -> dict[str, PriceRange]:
     insured: dict[str, int] = defaultdict(int)
     starts: dict[str, list[int]] = defaultdict(list)
     tops: dict[str, list[int]] = defaultdict(list)
-    for code, price_min, price_max, insurance_accepted in rows:
+    for code, price_min, price_max, insurance_accepted, confirmed_on in rows:
         offered[code] += 1
         if insurance_accepted:
             insured[code] += 1
-        if price_min is not None:
+        if price_min is not None and confirmed_on is not None and confirmed_on >= since:
             starts[code].append(price_min)
             # A single price has no separate upper end: its top is its start.
             tops[code].append(price_max if price_max is not None else price_min)
