@@ -15,6 +15,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import Flask
@@ -26,7 +27,7 @@ from directory.admin.forms import OFFER_PREFIX
 from directory.extensions import db
 from directory.geo.distance import MEAN_RADIUS_MILES
 from directory.listings.records import clinic_record
-from directory.models import Clinic, Ownership, Revision, User
+from directory.models import Clinic, CredentialCheck, Ownership, Revision, User
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(
@@ -282,6 +283,26 @@ def first_published(app: Flask, kind: str | None = None) -> Clinic:
         assert clinic is not None, ("no published listing", kind)
         db.session.expunge(clinic)
         return clinic
+
+
+# -- trust ----------------------------------------------------------------------------------
+def add_check(
+    clinic_id: int, kind: str, subject: str, outcome: str, source: str, reference: str, age: int
+) -> None:
+    """An editor's check written straight to the table (in the caller's app context,
+    not committed), `age` days ago: what the pages and the API read is then judged
+    against dates the test chose."""
+    db.session.add(
+        CredentialCheck(
+            clinic_id=clinic_id,
+            kind=kind,
+            subject=subject,
+            outcome=outcome,
+            source=source,
+            reference=reference,
+            checked_on=datetime.now(UTC).date() - timedelta(days=age),
+        )
+    )
 
 
 # -- races -------------------------------------------------------------------------------------

@@ -10,9 +10,9 @@ import re
 from datetime import UTC, datetime, timedelta
 
 from directory.extensions import db
-from directory.models import Clinic, CredentialCheck
+from directory.models import Clinic
 from directory.public.template_helpers import long_date
-from tests.helpers import plain
+from tests.helpers import add_check, plain
 
 NPI = "1234567893"
 
@@ -45,18 +45,8 @@ def _trusted_listing(site) -> str:
             ("license", "AZ RN 777", "not_confirmed", "state_board", "no such licence", 2),
             ("organization_npi", "1528060837", "confirmed", "nppes", "an old number", 1),
         ]
-        for kind, subject, outcome, source, reference, age in rows:
-            db.session.add(
-                CredentialCheck(
-                    clinic_id=clinic.id,
-                    kind=kind,
-                    subject=subject,
-                    outcome=outcome,
-                    source=source,
-                    reference=reference,
-                    checked_on=today - timedelta(days=age),
-                )
-            )
+        for row in rows:
+            add_check(clinic.id, *row)
         db.session.commit()
         return clinic.slug
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from directory.extensions import db
-from directory.models import Clinic, CredentialCheck
+from directory.models import Clinic
+from tests.helpers import add_check
 
 NPI = "1234567893"
 
@@ -28,17 +29,7 @@ def test_the_clinic_record_carries_each_check_and_each_price_date(site):
             ("license", "AZ MD 12345"): ("confirmed", "state_board", days + 1),
         }
         for (kind, subject), (outcome, source, age) in checks.items():
-            db.session.add(
-                CredentialCheck(
-                    clinic_id=clinic.id,
-                    kind=kind,
-                    subject=subject,
-                    outcome=outcome,
-                    source=source,
-                    reference=f"ref {subject}",
-                    checked_on=today - timedelta(days=age),
-                )
-            )
+            add_check(clinic.id, kind, subject, outcome, source, f"ref {subject}", age)
         db.session.commit()
         slug, details = clinic.slug, clinic.details_confirmed_on
     record = site.app.test_client().get(f"/api/v1/clinics/{slug}").get_json()

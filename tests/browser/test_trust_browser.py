@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import expect
 
 from directory.extensions import db
-from directory.models import Clinic, CredentialCheck
+from directory.models import Clinic
+from tests.helpers import add_check
 
 from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
@@ -37,17 +38,8 @@ def _prepare(live_server) -> str:
             ("license", "AZ RN 777", "not_confirmed", "No match in the board's lookup", 1),
         ]
         for kind, subject, outcome, reference, age in checks:
-            db.session.add(
-                CredentialCheck(
-                    clinic_id=clinic.id,
-                    kind=kind,
-                    subject=subject,
-                    outcome=outcome,
-                    source="nppes" if kind.endswith("npi") else "state_board",
-                    reference=reference,
-                    checked_on=today - timedelta(days=age),
-                )
-            )
+            source = "nppes" if kind.endswith("npi") else "state_board"
+            add_check(clinic.id, kind, subject, outcome, source, reference, age)
         db.session.commit()
         return clinic.slug
 
