@@ -7,6 +7,7 @@ clinic's own record.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,6 +15,7 @@ from flask import url_for
 
 from ..listings.confirmations import section_dates
 from ..listings.credentials import credential_statuses
+from ..listings.trust_summary import check_summary
 from ..models import Clinic, Offering
 from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS, ApiShape, ListingField
 
@@ -80,6 +82,7 @@ def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[
             for o in clinic.offerings
         ],
         "verified": clinic.last_verified_at is not None and not clinic.is_stale(),
+        **asdict(check_summary(clinic, today)),
         "demo": clinic.is_demo,
         "url": url_for("public.clinic", slug=clinic.slug, _external=True),
     }

@@ -1,7 +1,7 @@
 """Jinja filters and globals the public templates use.
 
 The app factory calls `register(app)`. Everything here is pure formatting: no
-database access, no request state.
+database access, no request state (`check_summary` reads checks loaded with the page).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from datetime import date, datetime
 from flask import Flask
 
 from ..geo import US_STATES
+from ..listings.trust_summary import check_summary
 from ..models.languages import LANGUAGE_NAMES
 from ..models.listing_fields import PRICE_INCLUDES
 from ..slugs import slugify
@@ -41,6 +42,13 @@ def long_date(value: date | datetime | None) -> str:
     if value is None:
         return ""
     return f"{value:%B} {value.day}, {value.year}"
+
+
+def month_year(value: date | datetime | None) -> str:
+    """date(2025, 3, 4) -> "Mar 2025": a card's short date."""
+    if value is None:
+        return ""
+    return f"{value:%b} {value.year}"
 
 
 def iso_date(value: date | datetime | None) -> str:
@@ -90,6 +98,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(state_name, "state_name")
     app.add_template_filter(miles, "miles")
     app.add_template_filter(long_date, "long_date")
+    app.add_template_filter(month_year, "month_year")
     app.add_template_filter(iso_date, "iso_date")
     app.add_template_filter(money, "money")
     app.add_template_filter(tel_href, "tel_href")
@@ -97,3 +106,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(price_include, "price_include")
     app.add_template_filter(slugify, "city_slug")
     app.add_template_global(plural, "plural")
+    app.add_template_global(check_summary, "check_summary")
