@@ -21,7 +21,7 @@ from directory.models import Clinic
 from directory.search import sync
 from tests.helpers import first_published
 
-from .brute_force import expected_results, load_listings, verified_ordinal
+from .brute_force import expected_results, load_listings, ties, verified_ordinal
 
 FILTERS = ("modality", "condition", "insurer", "payment")
 VOCAB = {
@@ -240,14 +240,10 @@ def test_other_sorts_order_by_their_key_then_id(search_client, listings, sort):
     results, _ = all_pages(search_client, params)
     assert len(results) > 5
     if sort == "price":
-        keys = [(lowest_price(r), not listings[r["id"]].accepting, r["id"]) for r in results]
+        keys = [(lowest_price(r), *ties(listings[r["id"]])) for r in results]
     else:
         keys = [
-            (
-                -verified_ordinal(listings[r["id"]].verified),
-                not listings[r["id"]].accepting,
-                r["id"],
-            )
+            (-verified_ordinal(listings[r["id"]].verified), *ties(listings[r["id"]]))
             for r in results
         ]
     assert keys == sorted(keys)

@@ -25,6 +25,7 @@ CONTRACT = [
     "payment",
     "max_price",
     "accepting",
+    "checked",
     "exact",
     "sort",
     "page",
@@ -85,7 +86,7 @@ params = st.lists(
 # A message names what a person sees ("the distance"), never a parameter.
 PARAMETER_WORDS = re.compile(
     r"max_price|per_page|\bradius\b|\bmodality\b"
-    r"|'(?:q|where|sort|page|condition|insurer|payment|accepting)'"
+    r"|'(?:q|where|sort|page|condition|insurer|payment|accepting|checked)'"
 )
 
 

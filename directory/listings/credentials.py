@@ -16,18 +16,17 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..geo import US_STATES
 from ..models import Clinic, CredentialCheck, User
 from ..models.credentials import CREDENTIAL_KINDS, OUTCOMES, SOURCES
-from ..models.listing_fields import LICENSE_TYPES, MEDICAL_DIRECTORS
 from ..search import sync
+from ..search.trust import check_days
 from .audit import record_event
 from .errors import ModerationError
+from .stated import StatedCredential, stated_credentials
 
 Status = Literal["stated", "checked", "due", "not_confirmed"]
 STATUS_LABELS: dict[Status, str] = {
@@ -48,15 +47,6 @@ MAX_REFERENCE = 500
 
 
 @dataclass(frozen=True)
-class StatedCredential:
-    """One credential as the listing states it: its kind and the value a check names."""
-
-    kind: str
-    subject: str
-    label: str  # what a patient reads: "Physician (MD) licence, Arizona: 12345"
-
-
-@dataclass(frozen=True)
 class CredentialStatus:
     """A stated credential, its latest matching check and what that check means today."""
 
@@ -74,41 +64,8 @@ class CredentialStatus:
         return SOURCES[self.check.source] if self.check else ""
 
 
-def check_days() -> int:
-    return int(current_app.config.get("CREDENTIAL_CHECK_DAYS", 365))
-
-
 def _today() -> date:
     return datetime.now(UTC).date()
-
-
-def stated_credentials(clinic: Clinic) -> list[StatedCredential]:
-    """What the listing states, in the order the clinic page shows it."""
-    stated: list[StatedCredential] = []
-    if clinic.npi:
-        stated.append(
-            StatedCredential("organization_npi", clinic.npi, f"Organization NPI {clinic.npi}")
-        )
-    for npi in clinic.clinician_npis or []:
-        stated.append(StatedCredential("clinician_npi", npi, f"Clinician NPI {npi}"))
-    for code in clinic.licenses or []:
-        state, kind, number = (code.split(" ", 2) + ["", ""])[:3]
-        what = LICENSE_TYPES.get(kind, kind)
-        where = US_STATES.get(state, state)
-        stated.append(StatedCredential("license", code, f"{what} licence, {where}: {number}"))
-    if clinic.spravato_rems:
-        stated.append(StatedCredential("spravato_rems", "certified", "Spravato REMS certified"))
-    if clinic.medical_director_name:
-        specialty = MEDICAL_DIRECTORS.get(clinic.medical_director, "")
-        subject = (
-            f"{clinic.medical_director_name} ({specialty})"
-            if specialty
-            else clinic.medical_director_name
-        )
-        stated.append(
-            StatedCredential("medical_director", subject[:200], f"Medical director: {subject}")
-        )
-    return stated
 
 
 def status_of(check: CredentialCheck | None, today: date, days: int) -> tuple[Status, date | None]:
@@ -130,21 +87,6 @@ def credential_statuses(clinic: Clinic, today: date | None = None) -> list[Crede
         status, due_on = status_of(check, today, days)
         statuses.append(CredentialStatus(credential, status, check, due_on))
     return statuses
-
-
-def search_facts(clinic: Clinic) -> int:
-    """What search keeps of the checks: the day number of the newest confirmed check
-    of a credential the listing still states, or 0 when there is none or when any
-    stated credential could not be confirmed (such a listing is never "checked")."""
-    stated = {(c.kind, c.subject) for c in stated_credentials(clinic)}
-    newest = 0
-    for check in clinic.credential_checks:
-        if (check.kind, check.subject) not in stated:
-            continue
-        if check.outcome == "not_confirmed":
-            return 0
-        newest = max(newest, check.checked_on.toordinal())
-    return newest
 
 
 def check_problem(

@@ -61,6 +61,8 @@ def describe(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> str
         extras.append(f"up to ${query.max_price:,} a session")
     if query.accepting:
         extras.append("accepting new patients")
+    if query.checked:
+        extras.append("with credentials checked")
     phrase = ", ".join(p for p in (phrase, *extras) if p)
     if query.q:
         phrase = f"{phrase} matching “{query.q}”".strip()
@@ -78,7 +80,7 @@ def heading(total: int, query: SearchQuery, vocabularies: dict[str, dict[str, st
     phrase = describe(query, vocabularies)
     if not phrase:
         return count
-    joined = phrase.startswith(("matching ", "within ", "in ", "accepting "))
+    joined = phrase.startswith(("matching ", "within ", "in ", "accepting ", "with "))
     return f"{count} {phrase}" if joined else f"{count}: {phrase}"
 
 
@@ -97,6 +99,8 @@ def chips(query: SearchQuery, vocabularies: dict[str, dict[str, str]]) -> list[C
         found.append(Chip(label, query.to_args(max_price=None, page=None)))
     if query.accepting:
         found.append(Chip("Accepting new patients", query.to_args(accepting=None, page=None)))
+    if query.checked:
+        found.append(Chip("Credentials checked", query.to_args(checked=None, page=None)))
     if query.location is not None and not query.whole_state and query.radius != DEFAULT_RADIUS:
         label = f"Within {query.radius} miles"
         found.append(Chip(label, query.to_args(radius=None, page=None)))

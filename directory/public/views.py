@@ -94,7 +94,16 @@ def search():
 
 
 # What a search is about; paging, page size and order are views of the same results.
-CANONICAL_SEARCH_PARAMS = ("q", "where", "radius", *FILTERS, "max_price", "accepting", "exact")
+CANONICAL_SEARCH_PARAMS = (
+    "q",
+    "where",
+    "radius",
+    *FILTERS,
+    "max_price",
+    "accepting",
+    "checked",
+    "exact",
+)
 
 
 def canonical_search_url(args: MultiDict[str, str]) -> str:

@@ -11,12 +11,14 @@ import json
 from dataclasses import dataclass, fields
 
 from ..geo import US_STATES
+from ..listings.stated import checked_ordinal
 from ..models import Clinic
 
 
 @dataclass(frozen=True)
 class ClinicDocument:
-    """Plain data for one published clinic, as the search engines see it."""
+    """Plain data for one published clinic, as the search engines see it (its
+    `credential_checks` must be loadable too)."""
 
     id: int
     name: str
@@ -37,6 +39,11 @@ class ClinicDocument:
     verified_ordinal: int
     # accepting new patients: a filter, and ahead of those who are not at equal rank
     accepting: bool
+    # day numbers of the newest current-or-expired confirmed credential check (0:
+    # none, or a stated credential could not be confirmed) and of the oldest price
+    # confirmation (0: a treatment's price never was); `trust.cutoffs` judges them
+    checked_ordinal: int = 0
+    prices_ordinal: int = 0
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -80,4 +87,14 @@ def clinic_document(clinic: Clinic) -> ClinicDocument:
         tags=" ".join(t for t in tags if t),
         verified_ordinal=clinic.last_verified_at.toordinal() if clinic.last_verified_at else 0,
         accepting=bool(clinic.accepting_new_patients),
+        checked_ordinal=checked_ordinal(clinic),
+        prices_ordinal=_prices_ordinal(clinic),
     )
+
+
+def _prices_ordinal(clinic: Clinic) -> int:
+    """The oldest treatment's price confirmation as a day number (0: one never was)."""
+    days = [o.price_confirmed_on for o in clinic.offerings]
+    if not days or None in days:
+        return 0
+    return min(day.toordinal() for day in days if day is not None)

@@ -2,9 +2,10 @@
 
 A backend finds candidates (text matches and vocabulary postings) as boolean masks
 over its document numbers; this module turns them into the contract's answer.
-Keeping it engine-neutral means the rules (AND across filters, OR within one, clinics
-accepting new patients before the others at an equal key, then ties by id, geodesic
-radius, a whole state by its clinics' state) live in one place.
+Keeping it engine-neutral means the rules (AND across filters, OR within one; at an
+equal key clinics accepting new patients first, then those whose credentials were
+checked, then those whose prices were confirmed recently, then by id; geodesic
+radius; a whole state by its clinics' state) live in one place.
 
 Why columns and masks: a common word ("depression") matches nearly every
 document, and Python sets of docnums made each query pay per document; a mask is
@@ -24,6 +25,7 @@ from ..geo import bounding_box, miles_between
 from ..geo.distance import METERS_PER_MILE, WGS84_A_METERS, WGS84_F
 from .backend import Hit, SearchPage
 from .query import FILTERS, SearchQuery
+from .trust import TrustCutoffs, cutoffs
 
 # Andoyer-Lambert is within 1.1e-5 (relative) of the WGS-84 geodesic at US distances
 # and latitudes, so 1e-4 leaves a ninefold margin. Only documents whose estimate is
@@ -53,6 +55,8 @@ class Row:
     verified_ordinal: int
     state: str
     accepting: bool
+    checked_ordinal: int = 0
+    prices_ordinal: int = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,8 @@ class RowTable:
     telehealth: Mask
     accepting: Mask  # accepting new patients
     verified: np.ndarray  # int64 ordinal of the last verification
+    checked: np.ndarray  # int64 ordinal of the newest confirmed credential check (0: none)
+    prices_confirmed: np.ndarray  # int64 ordinal of the oldest price confirmation (0: none)
     # modality code -> lowest session price (inf: not offered, or no published price)
     prices: Mapping[str, np.ndarray]
     # state -> telehealth programs licensed there
@@ -94,6 +100,8 @@ class RowTable:
         telehealth = np.zeros(size, dtype=bool)
         accepting = np.zeros(size, dtype=bool)
         verified = np.zeros(size, dtype=np.int64)
+        checked = np.zeros(size, dtype=np.int64)
+        prices_confirmed = np.zeros(size, dtype=np.int64)
         prices: dict[str, np.ndarray] = {}
         served: dict[str, list[int]] = {}
         located: dict[str, list[int]] = {}
@@ -102,6 +110,8 @@ class RowTable:
             clinic_id[docnum] = row.clinic_id
             verified[docnum] = row.verified_ordinal
             accepting[docnum] = row.accepting
+            checked[docnum] = row.checked_ordinal
+            prices_confirmed[docnum] = row.prices_ordinal
             if row.in_person:
                 located.setdefault(row.state, []).append(docnum)
             if row.lat is not None and row.lng is not None:
@@ -125,6 +135,8 @@ class RowTable:
             telehealth=telehealth,
             accepting=accepting,
             verified=verified,
+            checked=checked,
+            prices_confirmed=prices_confirmed,
             prices=prices,
             served={state: mask_of(size, docnums) for state, docnums in served.items()},
             located={state: mask_of(size, docnums) for state, docnums in located.items()},
@@ -187,6 +199,8 @@ class Evaluator:
     mask of documents matching the text query (None without one); `scorer(docnums)`
     scores documents, and is only called when the order is by relevance (or for the
     short telehealth list), so a text search by distance never pays for it.
+    `trust` holds the day numbers from which a check or a price still counts
+    (today's by default).
     """
 
     def __init__(
@@ -197,6 +211,7 @@ class Evaluator:
         query: SearchQuery,
         text_matches: Mask | None,
         scorer: Callable[[Index], np.ndarray] | None = None,
+        trust: TrustCutoffs | None = None,
     ):
         self.table = table
         self.postings = postings
@@ -206,6 +221,10 @@ class Evaluator:
         self.scorer = scorer
         self._exact: dict[tuple[float, float], float] = {}
         self._priced_masks: dict[tuple[str, ...], Mask] = {}
+        trust = trust or cutoffs()
+        # Live documents with a current check / with every price confirmed recently.
+        self.checked = table.checked >= trust.checked_since
+        self.prices_recent = table.prices_confirmed >= trust.prices_since
 
     # -- masks --------------------------------------------------------------------
     def _filter_mask(self, name: str) -> Mask | None:
@@ -281,6 +300,8 @@ class Evaluator:
         if query.accepting:
             # Not a facet: like the place, it narrows everything, telehealth included.
             base = base & self.table.accepting
+        if query.checked:
+            base = base & self.checked
         filters = {name: self._filter_mask(name) for name in FILTERS}
         near: _Near | None = None
         space = base
@@ -348,22 +369,41 @@ class Evaluator:
             facets[name] = counts
         return facets
 
+    def _ties(self, docnums: Index) -> tuple[np.ndarray, ...]:
+        """What breaks a tie of the sort's key, least significant first (np.lexsort's
+        order): the id, after recently confirmed prices, after checked credentials,
+        after accepting new patients."""
+        return (
+            self.table.clinic_id[docnums],
+            ~self.prices_recent[docnums],
+            ~self.checked[docnums],
+            ~self.table.accepting[docnums],
+        )
+
+    def _tie_key(self, docnum: int) -> tuple[bool, bool, bool, int]:
+        """`_ties` of one document, most significant first (for `sorted`)."""
+        return (
+            not self.table.accepting[docnum],
+            not self.checked[docnum],
+            not self.prices_recent[docnum],
+            int(self.table.clinic_id[docnum]),
+        )
+
     def _order(self, docnums: Index, near: _Near | None) -> list[int]:
         """The results in the query's order, up to the end of the requested page: by
-        the sort's key, then clinics accepting new patients first, then by id (a
-        search without a point, a whole state's, orders "distance" as "recent")."""
+        the sort's key, then `_ties` (a search without a point, a whole state's,
+        orders "distance" as "recent")."""
         query = self.query
         needed = query.page * query.per_page
-        ids = self.table.clinic_id[docnums]
-        closed = ~self.table.accepting[docnums]
         if query.sort == "distance" and near is not None:
             return self._by_distance(docnums, near, needed)
         if query.sort == "relevance":
-            order = np.lexsort((ids, closed, -self._score_array(docnums)))
+            key = -self._score_array(docnums)
         elif query.sort == "price":
-            order = np.lexsort((ids, closed, self._lowest_price(docnums)))
+            key = self._lowest_price(docnums)
         else:
-            order = np.lexsort((ids, closed, -self.table.verified[docnums]))
+            key = -self.table.verified[docnums]
+        order = np.lexsort((*self._ties(docnums), key))
         return docnums[order[:needed]].tolist()
 
     def _by_distance(self, docnums: Index, near: _Near, needed: int) -> list[int]:
@@ -381,9 +421,7 @@ class Evaluator:
             ceiling = np.partition(estimates, needed - 1)[needed - 1] * high / low
             within = estimates <= ceiling
             docnums, estimates = docnums[within], estimates[within]
-        order = np.lexsort(
-            (self.table.clinic_id[docnums], ~self.table.accepting[docnums], estimates)
-        )
+        order = np.lexsort((*self._ties(docnums), estimates))
         ordered: list[int] = []
         run: list[int] = []
         previous = 0.0
@@ -403,8 +441,7 @@ class Evaluator:
     def _exact_order(self, run: Sequence[int]) -> list[int]:
         if len(run) == 1:
             return list(run)
-        ids, accepting = self.table.clinic_id, self.table.accepting
-        return sorted(run, key=lambda d: (self.exact(d), not accepting[d], int(ids[d])))
+        return sorted(run, key=lambda d: (self.exact(d), *self._tie_key(d)))
 
     def _telehealth(self, elsewhere: Mask, filters: Mapping[str, Mask | None]) -> list[Hit]:
         """Telehealth programs licensed in the searched state that match the search,
@@ -418,8 +455,7 @@ class Evaluator:
         )
         scores = self._score_array(docnums)
         ids = self.table.clinic_id[docnums]
-        closed = ~self.table.accepting[docnums]
-        order = np.lexsort((ids, closed, self._lowest_price(docnums), -scores))
+        order = np.lexsort((*self._ties(docnums), self._lowest_price(docnums), -scores))
         order = order[:TELEHEALTH_LIMIT]
         scored = self.scorer is not None
         return [

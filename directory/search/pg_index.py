@@ -47,7 +47,7 @@ _UPSERT = text(
     INSERT INTO {TABLE} (
         clinic_id, fingerprint, in_person, telehealth, states_served, geog,
         modality, condition, insurer, payment, prices, verified_ordinal, state, accepting,
-        document
+        checked_ordinal, prices_ordinal, document
     ) VALUES (
         :clinic_id, :fingerprint, :in_person, :telehealth, CAST(:states_served AS text[]),
         CASE WHEN CAST(:lat AS double precision) IS NULL
@@ -57,6 +57,7 @@ _UPSERT = text(
         END,
         CAST(:modality AS text[]), CAST(:condition AS text[]), CAST(:insurer AS text[]),
         CAST(:payment AS text[]), CAST(:prices AS jsonb), :verified_ordinal, :state, :accepting,
+        :checked_ordinal, :prices_ordinal,
         setweight(to_tsvector('{TEXT_CONFIG}', :name_text), 'A')
         || setweight(to_tsvector('{TEXT_CONFIG}', :tags_text), 'B')
         || setweight(to_tsvector('{TEXT_CONFIG}', :body_text), 'C')
@@ -67,7 +68,8 @@ _UPSERT = text(
         geog = EXCLUDED.geog, modality = EXCLUDED.modality, condition = EXCLUDED.condition,
         insurer = EXCLUDED.insurer, payment = EXCLUDED.payment, prices = EXCLUDED.prices,
         verified_ordinal = EXCLUDED.verified_ordinal, state = EXCLUDED.state,
-        accepting = EXCLUDED.accepting, document = EXCLUDED.document
+        accepting = EXCLUDED.accepting, checked_ordinal = EXCLUDED.checked_ordinal,
+        prices_ordinal = EXCLUDED.prices_ordinal, document = EXCLUDED.document
     """
 )
 
@@ -114,6 +116,8 @@ def _params(doc: ClinicDocument) -> dict[str, Any]:
         "verified_ordinal": doc.verified_ordinal,
         "state": doc.state,
         "accepting": doc.accepting,
+        "checked_ordinal": doc.checked_ordinal,
+        "prices_ordinal": doc.prices_ordinal,
         "name_text": searchable(doc.name),
         "tags_text": searchable(doc.tags),
         "body_text": searchable(doc.body),

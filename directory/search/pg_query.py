@@ -22,6 +22,7 @@ from .evaluate import TELEHEALTH_LIMIT
 from .pg_index import TABLE, TEXT_CONFIG, kept
 from .query import FILTERS, SearchQuery
 from .synonyms import expand, group_token
+from .trust import TrustCutoffs, cutoffs
 
 # The WGS-84 geodesic between two points is between 0.9944 and 1.0045 times their
 # great-circle distance on PostGIS's mean-radius sphere (`<->`, ST_Distance(..., false)):
@@ -34,6 +35,10 @@ from .synonyms import expand, group_token
 SPHERE_INSIDE = 0.99
 SPHERE_OUTSIDE = 1.01
 SPHERE_SLACK = 1.02
+# What breaks a tie of the sort's key, most significant first, as `space_sql`'s
+# columns (`Plan.ties` computes them from the table): accepting new patients,
+# checked credentials, recently confirmed prices, the id (evaluate.Evaluator._ties).
+TIES = ("accepting DESC", "checked DESC", "prices_recent DESC", "clinic_id")
 
 
 @dataclass
@@ -54,7 +59,9 @@ class Plan:
     table (`d`); `distance(alias)` and `lowest(alias)` over the alias named. `point`
     and `radius` (metres) are bound parameters, None without a place or for a whole
     state (whose `near` is its in-person clinics). `flags` holds each chosen filter
-    and `accepting`, which narrows every count but has no facet of its own."""
+    and `accepting` and `checked`, which narrow every count but have no facet of
+    their own. `checked` and `prices_recent` are over the alias named, with
+    `trust`'s day numbers bound."""
 
     sql: Sql
     units: list[list[list[str]]]
@@ -67,6 +74,22 @@ class Plan:
     priced: str
     lowest: Callable[[str], str]
     max_price: str | None
+    trust: TrustCutoffs
+    checked_since: str
+    prices_since: str
+
+    def checked(self, alias: str) -> str:
+        return f"({alias}.checked_ordinal >= {self.checked_since})"
+
+    def prices_recent(self, alias: str) -> str:
+        return f"({alias}.prices_ordinal >= {self.prices_since})"
+
+    def ties(self, alias: str) -> str:
+        """ORDER BY terms after the sort's key over `alias`'s columns: see TIES."""
+        return (
+            f"{alias}.accepting DESC, {self.checked(alias)} DESC, "
+            f"{self.prices_recent(alias)} DESC, {alias}.clinic_id"
+        )
 
     def distance(self, alias: str) -> str:
         """Miles from the place to `alias`'s point, on the spheroid (NULL without a place)."""
@@ -123,9 +146,13 @@ def ts_query(units: list[list[list[str]]], weight: str = "") -> str:
     )
 
 
-def plan_search(conn: Connection, query: SearchQuery) -> Plan:
-    """Every condition of the query as SQL, with its values bound."""
+def plan_search(conn: Connection, query: SearchQuery, trust: TrustCutoffs | None = None) -> Plan:
+    """Every condition of the query as SQL, with its values bound (`trust`: the
+    day numbers from which checks and prices count, today's by default)."""
     sql = Sql()
+    trust = trust or cutoffs()
+    checked_since = sql.bind(trust.checked_since, "t")
+    prices_since = sql.bind(trust.prices_since, "t")
     units: list[list[list[str]]] = []
     text_match, text_key = "TRUE", ("all",)
     if query.q:
@@ -158,9 +185,24 @@ def plan_search(conn: Connection, query: SearchQuery) -> Plan:
     }
     if query.accepting:
         flags["accepting"] = "d.accepting"
+    if query.checked:
+        flags["checked"] = f"(d.checked_ordinal >= {checked_since})"
     priced, lowest, max_price = price_terms(sql, query)
     return Plan(
-        sql, units, text_match, text_key, point, radius, near, flags, priced, lowest, max_price
+        sql,
+        units,
+        text_match,
+        text_key,
+        point,
+        radius,
+        near,
+        flags,
+        priced,
+        lowest,
+        max_price,
+        trust,
+        checked_since,
+        prices_since,
     )
 
 
@@ -246,7 +288,14 @@ def page_and_counts(
 
 def space_sql(plan: Plan, query: SearchQuery, score: str, counted: bool) -> str:
     """The matches of the text and place, with what the page (and facets) read."""
-    columns = ["d.clinic_id", "d.geog", "d.verified_ordinal", "d.accepting"]
+    columns = [
+        "d.clinic_id",
+        "d.geog",
+        "d.verified_ordinal",
+        "d.accepting",
+        f"{plan.checked('d')} AS checked",
+        f"{plan.prices_recent('d')} AS prices_recent",
+    ]
     if counted or query.sort == "price":
         columns.append("d.prices")
     if counted:
@@ -312,7 +361,7 @@ def nearest_page(conn: Connection, plan: Plan, query: SearchQuery) -> list[Hit]:
         FROM {TABLE} d
         WHERE {plan.near} AND {matching}
           AND ST_DWithin(d.geog, {plan.point}, (SELECT bound FROM nearest), false)
-        ORDER BY distance, d.accepting DESC, d.clinic_id LIMIT {limit} OFFSET {offset}
+        ORDER BY distance, {plan.ties("d")} LIMIT {limit} OFFSET {offset}
     """
     return [
         Hit(row.clinic_id, float(row.distance), None)
@@ -322,8 +371,7 @@ def nearest_page(conn: Connection, plan: Plan, query: SearchQuery) -> list[Hit]:
 
 def page_sql(plan: Plan, query: SearchQuery) -> str:
     """The page's rows out of `space`, numbered in order: by the sort's key, then
-    clinics accepting new patients first, then by id ("distance" without a point, a
-    whole state's search, is "recent").
+    `Plan.ties` ("distance" without a point, a whole state's search, is "recent").
 
     The outer row_number orders them again (at most 50): a UNION ALL promises
     no order of its own.
@@ -331,12 +379,12 @@ def page_sql(plan: Plan, query: SearchQuery) -> str:
     sql = plan.sql
     sort = query.sort if query.sort != "distance" or plan.point else "recent"
     first = {
-        "distance": ("distance", ""),
-        "relevance": ("score", " DESC"),
-        "price": ("lowest", " ASC NULLS LAST"),
-        "recent": ("verified_ordinal", " DESC"),
+        "distance": "distance",
+        "relevance": "score DESC",
+        "price": "lowest ASC NULLS LAST",
+        "recent": "verified_ordinal DESC",
     }[sort]
-    keys = [first, ("accepting", " DESC"), ("clinic_id", "")]
+    keys = [first, *TIES]
     lowest = plan.lowest("s") if query.sort == "price" else "NULL::integer"
     where = plan.passing
     if plan.point and query.sort == "distance":
@@ -345,13 +393,14 @@ def page_sql(plan: Plan, query: SearchQuery) -> str:
     offset = sql.bind((query.page - 1) * query.per_page, "o")
     return f"""
         SELECT 'page' AS part, NULL::text AS facet, NULL::text AS code,
-               row_number() OVER (ORDER BY {", ".join(f"p.{k}{o}" for k, o in keys)}) AS n,
+               row_number() OVER (ORDER BY {", ".join(f"p.{k}" for k in keys)}) AS n,
                p.clinic_id, p.distance, p.score
         FROM (
             SELECT s.clinic_id, {plan.distance("s")} AS distance, s.score,
-                   {lowest} AS lowest, s.verified_ordinal, s.accepting
+                   {lowest} AS lowest, s.verified_ordinal, s.accepting, s.checked,
+                   s.prices_recent
             FROM space s WHERE {where}
-            ORDER BY {", ".join(f"{k}{o}" for k, o in keys)} LIMIT {limit} OFFSET {offset}
+            ORDER BY {", ".join(keys)} LIMIT {limit} OFFSET {offset}
         ) p
         """
 
@@ -397,7 +446,7 @@ def telehealth_hits(
         ) d
         WHERE {plan.text} AND {plan.priced}{filters}
           AND NOT COALESCE({plan.near}, FALSE)
-        ORDER BY score DESC, lowest ASC NULLS LAST, d.accepting DESC, d.clinic_id
+        ORDER BY score DESC, lowest ASC NULLS LAST, {plan.ties("d")}
         LIMIT {TELEHEALTH_LIMIT}
     """
     return [

@@ -151,4 +151,7 @@ class Statistics:
             tuple(tuple(sorted(getattr(query, name))) for name in FILTERS),
             query.max_price,
             query.accepting,
+            query.checked,
+            # the telehealth programs' order and the checked filter read today's cutoffs
+            plan.trust,
         )

@@ -37,6 +37,7 @@ NAMES = {
     "per_page": "The number of results per page",
     "exact": "The choice to search the words as typed",
     "accepting": "The choice of clinics accepting new patients",
+    "checked": "The choice of listings whose credentials the directory checked",
 }
 NUMBER_RULES = {
     "radius": f"The distance must be a whole number of miles from 1 to {MAX_RADIUS}, like 50.",
@@ -87,6 +88,8 @@ class SearchQuery:
     max_price: int | None = None
     # Only clinics accepting new patients (results and telehealth programs alike).
     accepting: bool = False
+    # Only listings with a current credential check by the directory (`trust`).
+    checked: bool = False
     sort: str = "recent"
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
@@ -102,7 +105,7 @@ class SearchQuery:
     def is_empty(self) -> bool:
         """True when nothing was asked: the page shows the search box, not results."""
         asked = self.q or self.location or any(self.filters().values()) or self.max_price
-        return not (asked or self.accepting)
+        return not (asked or self.accepting or self.checked)
 
     @property
     def whole_state(self) -> str | None:
@@ -119,6 +122,7 @@ class SearchQuery:
             "radius": self.radius if self.radius != DEFAULT_RADIUS else None,
             "max_price": self.max_price,
             "accepting": 1 if self.accepting else None,
+            "checked": 1 if self.checked else None,
             "sort": self.sort if self.explicit_sort else None,
             "page": self.page if self.page != 1 else None,
             "per_page": self.per_page if self.per_page != DEFAULT_PER_PAGE else None,
@@ -137,6 +141,7 @@ class SearchQuery:
             **{name: list(values) for name, values in self.filters().items()},
             "max_price": self.max_price,
             "accepting": self.accepting,
+            "checked": self.checked,
             "sort": self.sort,
             "page": self.page,
             "per_page": self.per_page,
@@ -235,6 +240,11 @@ def parse_search_query(
     accepting = _flag(
         args, "accepting", "Choose whether to show only clinics accepting new patients: yes or no."
     )
+    checked = _flag(
+        args,
+        "checked",
+        "Choose whether to show only listings whose credentials we checked: yes or no.",
+    )
     page = _integer(args, "page", 1, MAX_PAGE) or 1
     per_page = _integer(args, "per_page", 1, MAX_PER_PAGE) or DEFAULT_PER_PAGE
 
@@ -259,6 +269,7 @@ def parse_search_query(
         radius=radius,
         max_price=max_price,
         accepting=accepting,
+        checked=checked,
         sort=sort,
         page=page,
         per_page=per_page,

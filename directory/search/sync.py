@@ -41,6 +41,7 @@ def _published(ids: Iterable[int] | None = None) -> Iterator[Clinic]:
             selectinload(Clinic.conditions),
             selectinload(Clinic.insurers),
             selectinload(Clinic.payment_options),
+            selectinload(Clinic.credential_checks),
         )
         .order_by(Clinic.id)
     )

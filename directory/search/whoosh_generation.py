@@ -51,6 +51,8 @@ def _row(stored: dict) -> Row:
         verified_ordinal=data["verified"],
         state=data["state"],
         accepting=data["accepting"],
+        checked_ordinal=data["checked"],
+        prices_ordinal=data["prices_confirmed"],
     )
 
 

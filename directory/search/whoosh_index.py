@@ -8,7 +8,7 @@ compound file, and read without mmap (see `whoosh_backend`).
 Each stored row carries `ROW_FORMAT`. An index written before the row changed shape
 holds rows of an older format, which reading refuses as damage: the repair rebuilds
 it from the database instead of a search misreading it (and migration 0007 queues
-every clinic, so a deploy rewrites the rows before its first search).
+every clinic, as does 0008, so a deploy rewrites the rows before its first search).
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ REBUILD_LIMIT_MB = 512
 REBUILD_PROCS = 2
 PARALLEL_REBUILD_FROM = 5_000
 # The stored row's shape; raise it whenever `_fields` writes the row differently
-# (2: the clinic's state and whether it accepts new patients).
-ROW_FORMAT = 2
+# (2: the clinic's state and whether it accepts new patients; 3: the day numbers
+# of its newest credential check and oldest price confirmation).
+ROW_FORMAT = 3
 
 
 def _text_field(analyzer: Analyzer, weight: float) -> TEXT:
@@ -90,6 +91,8 @@ def _fields(doc: ClinicDocument) -> dict[str, object]:
             "verified": doc.verified_ordinal,
             "state": doc.state,
             "accepting": doc.accepting,
+            "checked": doc.checked_ordinal,
+            "prices_confirmed": doc.prices_ordinal,
         },
         "name": _distinct_words(doc.name),
         "tags": _distinct_words(doc.tags),
