@@ -92,6 +92,7 @@ def test_anonymous_visitors_are_sent_to_sign_in(site):
         f"/admin/my-listings/{site.a}/verify",
         f"/admin/clinics/edit/?id={site.a}",
         f"/admin/checks/{site.a}/record/0",
+        f"/admin/checks/{site.a}/confirm",
     ):
         response = client.post(url, data={"csrf_token": token, "lock_version": "1", "reason": "x"})
         assert response.status_code in (302, 403), url
@@ -109,6 +110,7 @@ def test_clinic_users_get_403_on_editor_views(site):
         "/admin/moderation/1/reject",
         "/admin/clinics/edit/?id=1",
         "/admin/checks/1/record/0",
+        "/admin/checks/1/confirm",
     ):
         assert client.post(url, data={"csrf_token": token, "lock_version": "1"}).status_code == 403
     home = text(client.get("/admin/"))

@@ -3,7 +3,8 @@
 Through the real clinic area and moderation pages on SQLite and PostgreSQL: an
 approved edit confirms only what it changed, the clinic's "still accurate"
 confirms its prices or the rest separately, every confirmation is audited, and
-two clinic managers clicking at once both land (real threads).
+two clinic managers clicking at once both land (real threads); an editor records a
+call or a read of the clinic's website for the sections it covered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tests.helpers import (
     client_for,
     csrf_token,
     decide,
+    field_block,
     last_revision,
     lock_of,
     post,
@@ -160,3 +162,104 @@ def test_two_managers_confirming_at_once_both_land(site):
     dates = _dates(site)
     assert dates["details"] == dates["hours"] == dates["insurance"] == dates["verified"] == today
     assert all(value == (today, "clinic") for value in dates["prices"].values())
+
+
+# -- an editor's call or website read -------------------------------------------------------
+def _confirmation(day=None, sections=("prices", "hours"), **changes) -> dict:
+    data = {
+        "confirm-sections": list(sections),
+        "confirm-how": "editor_call",
+        "confirm-confirmed_on": (day or _today()).isoformat(),
+        "confirm-note": "Spoke to the front desk",
+    }
+    return data | changes
+
+
+def test_an_editor_records_a_call_for_the_sections_it_covered(site):
+    _age(site, AGES)
+    editor = client_for(site.app, site.editor)
+    page = f"/admin/checks/{site.a}/"
+    listing = text(editor.get(page))
+    assert "Record this confirmation" in listing
+    assert (_today() - timedelta(days=20)).isoformat() in listing  # hours, confirmed so far
+    yesterday = _today() - timedelta(days=1)
+    response = post(editor, f"/admin/checks/{site.a}/confirm", _confirmation(yesterday), page)
+    assert response.status_code == 303
+    dates = _dates(site)
+    assert dates["hours"] == yesterday
+    assert all(value == (yesterday, "editor_call") for value in dates["prices"].values())
+    assert dates["details"] == _today() - timedelta(days=10)
+    assert dates["verified"] == _today() - timedelta(days=30)  # insurance, untouched
+    with site.app.app_context():
+        [event] = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sections_confirmed")
+        ).all()
+        assert event.actor_id == site.editor
+        assert event.after["note"] == "Spoke to the front desk"
+        assert event.after["how"] == "editor_call"
+        assert event.before["hours_confirmed_on"] == (_today() - timedelta(days=20)).isoformat()
+    with site.app.app_context():
+        slug = db.session.get(Clinic, site.a).slug
+    public = text(client_for(site.app, None).get(f"/clinics/{slug}"))
+    assert "by the directory, by phone" in public
+
+
+def test_bad_and_tampered_confirmations_change_nothing_and_keep_the_values(site):
+    _age(site, AGES)
+    editor = client_for(site.app, site.editor)
+    page = f"/admin/checks/{site.a}/"
+    url = f"/admin/checks/{site.a}/confirm"
+    before = _dates(site)
+    cases = [
+        (_confirmation(sections=()), "confirm-sections", "Tick at least one part"),
+        (_confirmation(_today() + timedelta(days=1)), "confirm-confirmed_on", "in the future"),
+        (_confirmation(_today() - timedelta(days=400)), "confirm-confirmed_on", "call again"),
+        (
+            _confirmation(**{"confirm-confirmed_on": "soon"}),
+            "confirm-confirmed_on",
+            "Enter the day",
+        ),
+        (_confirmation(**{"confirm-how": "clinic"}), "confirm-how", "Choose from the list"),
+        (_confirmation(sections=("prices", "vibes")), "confirm-sections", "Choose from the list"),
+        (_confirmation(**{"confirm-note": "x" * 501}), "confirm-note", "under 500"),
+    ]
+    for data, field, words in cases:
+        response = post(editor, url, data, page)
+        assert response.status_code == 400, data
+        body = text(response)
+        assert words in field_block(body, field), (field, words)
+        if field != "confirm-note":
+            assert 'value="Spoke to the front desk"' in field_block(body, "confirm-note")
+    assert editor.post(url, data=_confirmation()).status_code == 400  # no CSRF token
+    assert _dates(site) == before
+    with site.app.app_context():
+        assert not db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sections_confirmed")
+        ).all()
+
+
+def test_two_editors_confirming_at_once_both_land(site):
+    """One confirms prices by phone, the other hours from the website, released together
+    in real threads: both dates land and both are audited."""
+    _age(site, AGES)
+    page = f"/admin/checks/{site.a}/"
+    editors = [client_for(site.app, site.editor), client_for(site.app, site.editor2)]
+    tokens = [csrf_token(client, page) for client in editors]
+    forms = [
+        _confirmation(sections=("prices",)),
+        _confirmation(sections=("hours",), **{"confirm-how": "website"}),
+    ]
+
+    def confirm(n: int) -> int:
+        data = forms[n] | {"csrf_token": tokens[n]}
+        return editors[n].post(f"/admin/checks/{site.a}/confirm", data=data).status_code
+
+    assert all_at_once(2, confirm) == [303, 303]
+    dates = _dates(site)
+    assert dates["hours"] == _today()
+    assert all(value == (_today(), "editor_call") for value in dates["prices"].values())
+    with site.app.app_context():
+        events = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sections_confirmed")
+        ).all()
+        assert sorted(e.actor_id for e in events) == sorted([site.editor, site.editor2])

@@ -136,11 +136,14 @@ class StaleFilter(BaseSQLAFilter):
 
 
 def _verified_formatter(view: Any, context: Any, model: Clinic, name: str) -> Markup:
+    """The verified date, and a link to where an editor checks and confirms the listing."""
     when = model.last_verified_at.isoformat() if model.last_verified_at else None
+    checks = url_for("admin_checks.listing", clinic_id=model.id, _anchor="confirm")
+    link = Markup(f' <a href="{escape(checks)}">Check or confirm</a>')
     if model.is_stale():
         text = f"Not verified since {when}" if when else "Never verified"
-        return Markup('<span class="badge badge-warning">stale</span> ') + escape(text)
-    return escape(when or "")
+        return Markup('<span class="badge badge-warning">stale</span> ') + escape(text) + link
+    return escape(when or "") + link
 
 
 def _name_formatter(view: Any, context: Any, model: Clinic, name: str) -> Markup:
