@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from directory import create_app
 from directory.extensions import db
@@ -41,6 +42,19 @@ def _child_app(config: dict[str, Any]):
     return create_app(dict(config), instance_path=Path(config["INSTANCE_DIR"]))
 
 
+def _write_shared(clinic_id: int, description: str, attempts: int = 20) -> None:
+    for _attempt in range(attempts):
+        clinic = db.session.get(Clinic, clinic_id, populate_existing=True)
+        clinic.description = description
+        try:
+            publishing.save(clinic)
+        except StaleDataError:
+            db.session.rollback()
+        else:
+            return
+    raise AssertionError(f"clinic {clinic_id} kept changing for {attempts} attempts")
+
+
 def _writer(config: dict[str, Any], number: int, owned: list[int], shared: int, errors) -> None:
     try:
         app = _child_app(config)
@@ -52,10 +66,10 @@ def _writer(config: dict[str, Any], number: int, owned: list[int], shared: int, 
                     clinic.name = f"Writer {number} clinic {clinic_id} round {round_}"
                     publishing.save(clinic)
                     publishing.set_status(clinic, "published")
-                    # Every writer keeps changing one clinic too: the last to commit wins.
-                    clinic = db.session.get(Clinic, shared)
-                    clinic.description = f"Writer {number}, round {round_}, {clinic_id}."
-                    publishing.save(clinic)
+                    # Every writer keeps changing one clinic too: the optimistic lock
+                    # refuses a write over one it did not see, so it reloads and writes
+                    # again, as the listing services do; the last to commit wins.
+                    _write_shared(shared, f"Writer {number}, round {round_}, {clinic_id}.")
                 if number == 0 and round_ % 2 == 1:
                     sync.rebuild()
                 db.session.expire_all()
