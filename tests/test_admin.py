@@ -44,6 +44,7 @@ STAFF_URLS = [
     "/admin/moderation/1/",
     "/admin/checks/",
     "/admin/checks/1/",
+    "/admin/insights/",
     "/admin/clinics/",
     "/admin/clinics/edit/?id=1",
     "/admin/clinics/details/?id=1",

@@ -6,12 +6,15 @@ the menu only shows what the signed-in user may open.
 
 URLs (all under /admin):
   /admin/                         home: queue sizes (staff) or a short guide (clinics)
-  /admin/my-listings/             clinic: owned listings; <id>/, <id>/edit, <id>/verify
+  /admin/my-listings/             clinic: owned listings; <id>/, <id>/edit, <id>/verify,
+                                  <id>/insights
   /admin/new-listing/             clinic: submit a new listing
   /admin/claim/                   clinic: search published listings; <id> claim form
   /admin/submissions/             clinic: own revisions; <id>/, <id>/withdraw
   /admin/moderation/              staff: queue; <id>/, <id>/approve|reject|request-changes
-  /admin/checks/                  staff: credential checks due; <clinic id>/, record/<n>
+  /admin/checks/                  staff: credential checks due; <clinic id>/, record/<n>,
+                                  <clinic id>/confirm
+  /admin/insights/                staff: every listing's monthly counts, summed
   /admin/clinics/                 staff: listings (Flask-Admin model view)
   /admin/modalities/ conditions/ insurers/ payment-options/   staff: vocabularies
   /admin/users/                   staff: clinic accounts (admins: every account)
@@ -33,6 +36,7 @@ from .check_views import CheckView
 from .clinic_views import CATEGORY as CLINIC_CATEGORY
 from .clinic_views import ClaimView, MyListingsView, NewListingView, SubmissionsView
 from .display import register_filters
+from .insights_views import InsightsView
 from .model_views import (
     DATA_CATEGORY,
     AuditLogView,
@@ -77,6 +81,7 @@ def _views() -> list[BaseView]:
     return [
         ModerationView(**names("Queue", "moderation", "moderation", moderation)),
         CheckView(**names("Checks", "checks", "checks", moderation)),
+        InsightsView(**names("Insights", "insights", "insights", moderation)),
         AuditLogView(AuditEvent, db, **names("Audit log", "audit", "audit", moderation)),
         ClinicAdmin(Clinic, db, **names("Clinics", "clinics", "clinics", data)),
         ModalityAdmin(Modality, db, **names("Modalities", "modalities", "modalities", data)),

@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy import func, or_, select
 
 from ..extensions import db
+from ..insights.reports import listing_months
 from ..listings import confirmations, edit_base
 from ..listings.access import get_own_revision, get_owned_clinic, owned_clinic_ids
 from ..listings.edit_base import EditBase, InvalidBase
@@ -32,6 +33,7 @@ from ..listings.submissions import (
 from ..listings.submissions import withdraw as withdraw_revision
 from ..listings.vocabulary import vocabulary_names
 from ..models import Clinic, Ownership, Revision
+from ..models.insights import COUNTED
 from .access import ClinicMenu
 from .display import change_rows, record_rows
 from .forms import ClaimForm, ListingForm, listing_form
@@ -107,6 +109,17 @@ class MyListingsView(ClinicMenu, BaseView):
             rows=record_rows(clinic_record(clinic), vocabulary_names()),
             confirmed=confirmations.section_dates(clinic),
             section_labels=confirmations.SECTIONS,
+        )
+
+    @expose("/<int:clinic_id>/insights")
+    def insights(self, clinic_id: int):
+        """How often patients found and contacted this listing, month by month."""
+        clinic = get_owned_clinic(_user(), clinic_id)
+        return self.render(
+            "admin/directory/insights.html",
+            months=listing_months(clinic.id),
+            counted=COUNTED,
+            clinic=clinic,
         )
 
     @expose("/<int:clinic_id>/edit", methods=("GET", "POST"))

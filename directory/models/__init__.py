@@ -3,6 +3,7 @@
 from .accounts import Ownership, ThrottleEvent, User
 from .clinic import Clinic, Offering
 from .credentials import CredentialCheck
+from .insights import ListingCount
 from .moderation import AuditEvent, Revision
 from .search_queue import SearchQueue
 from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
@@ -19,6 +20,7 @@ __all__ = [
     "Condition",
     "CredentialCheck",
     "Insurer",
+    "ListingCount",
     "Modality",
     "Offering",
     "PaymentOption",

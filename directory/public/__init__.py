@@ -14,4 +14,4 @@ def _register_template_helpers(state: BlueprintSetupState) -> None:
     register(state.app)
 
 
-from . import views  # noqa: E402,F401  (routes register themselves on bp)
+from . import counts, views  # noqa: E402,F401  (routes register themselves on bp)
