@@ -12,6 +12,7 @@ from flask import Flask
 from flask.cli import AppGroup
 from flask_migrate import upgrade
 
+from .imports.cli import import_command as listings_import
 from .listings import demo, freshness
 from .listings.vocabulary import load_vocabularies
 from .ops.cli import register as register_ops
@@ -28,6 +29,9 @@ def listings_remind_stale() -> None:
     stale = len(freshness.stale_clinics())
     sent = freshness.send_reminders()
     click.echo(f"Stale listings: {stale}; reminders sent: {sent}")
+
+
+listings_cli.add_command(listings_import)
 
 
 @seed_cli.command("vocabularies")

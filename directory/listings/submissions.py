@@ -39,7 +39,7 @@ from .vocabulary import vocabulary_names
 _SUFFIX_ROOM = 10
 
 
-def _slug_for(name: str, city: str) -> str:
+def new_slug(name: str, city: str) -> str:
     """A new listing's slug, from its name and city; "clinic" when neither has a letter
     or digit. Cut short enough that the "-2" `unique_slug` may add still fits."""
     base = slugify(f"{name} {city}", max_length=MAX_LENGTH - _SUFFIX_ROOM) or "clinic"
@@ -107,7 +107,7 @@ def submit_edit(
 def submit_new(user: User, record: dict[str, Any], note: str = "") -> Revision:
     """A new listing: stored as `pending` (never shown) until an editor approves it."""
     check_record(record)
-    clinic = Clinic(slug=_slug_for(record["name"], record.get("city", "")), status="pending")
+    clinic = Clinic(slug=new_slug(record["name"], record.get("city", "")), status="pending")
     apply_record(clinic, record, vocab_rows())
     db.session.add(clinic)
     revision = Revision(

@@ -138,6 +138,9 @@ class Clinic(_columns("ListingColumns", LISTING_FIELDS), db.Model):
     lng: Mapped[float | None] = mapped_column(Float)
     geo_precision: Mapped[str] = mapped_column(String(10), default="zip")
     is_demo: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where an imported listing came from ("<source>:<its id there>"): a second import
+    # of the same list updates these rows instead of adding new ones (listings.imports).
+    external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
