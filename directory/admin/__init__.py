@@ -15,6 +15,8 @@ URLs (all under /admin):
   /admin/checks/                  staff: credential checks due; <clinic id>/, record/<n>,
                                   <clinic id>/confirm
   /admin/insights/                staff: every listing's monthly counts, summed
+  /admin/imports/                 staff: imports of clinic lists; upload, template.csv|xlsx,
+                                  <id>/ (mapping, dry run, progress), <id>/mapping|start|cancel
   /admin/clinics/                 staff: listings (Flask-Admin model view)
   /admin/modalities/ conditions/ insurers/ payment-options/   staff: vocabularies
   /admin/users/                   staff: clinic accounts (admins: every account)
@@ -36,6 +38,7 @@ from .check_views import CheckView
 from .clinic_views import CATEGORY as CLINIC_CATEGORY
 from .clinic_views import ClaimView, MyListingsView, NewListingView, SubmissionsView
 from .display import register_filters
+from .import_views import ImportView
 from .insights_views import InsightsView
 from .model_views import (
     DATA_CATEGORY,
@@ -84,6 +87,7 @@ def _views() -> list[BaseView]:
         InsightsView(**names("Insights", "insights", "insights", moderation)),
         AuditLogView(AuditEvent, db, **names("Audit log", "audit", "audit", moderation)),
         ClinicAdmin(Clinic, db, **names("Clinics", "clinics", "clinics", data)),
+        ImportView(**names("Import a list", "imports", "imports", data)),
         ModalityAdmin(Modality, db, **names("Modalities", "modalities", "modalities", data)),
         ConditionAdmin(Condition, db, **names("Conditions", "conditions", "conditions", data)),
         InsurerAdmin(Insurer, db, **names("Insurers", "insurers", "insurers", data)),

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.utils.exceptions import InvalidFileException
 
 MAX_ROWS = 20_000
 MAX_BYTES = 20 * 2**20
@@ -68,11 +67,13 @@ def read_table(data: bytes, filename: str) -> Table:
     if suffix == ".xlsx":
         try:
             book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (InvalidFileException, OSError, KeyError, ValueError) as exc:
+            sheet = book.worksheets[0]
+            lines = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
+            book.close()
+        # A damaged or foreign file fails anywhere inside openpyxl, zipfile or the XML
+        # parser (defusedxml, which openpyxl uses when installed, refuses entity tricks).
+        except Exception as exc:
             raise UnreadableFile("This is not an Excel workbook (.xlsx) we can read.") from exc
-        sheet = book.worksheets[0]
-        lines = [[_cell(v) for v in row] for row in sheet.iter_rows(values_only=True)]
-        book.close()
         return _table(lines)
     if suffix == ".csv":
         try:

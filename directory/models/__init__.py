@@ -3,6 +3,7 @@
 from .accounts import Ownership, ThrottleEvent, User
 from .clinic import Clinic, Offering
 from .credentials import CredentialCheck
+from .imports import ImportJob
 from .insights import ListingCount
 from .moderation import AuditEvent, Revision
 from .search_queue import SearchQueue
@@ -19,6 +20,7 @@ __all__ = [
     "Clinic",
     "Condition",
     "CredentialCheck",
+    "ImportJob",
     "Insurer",
     "ListingCount",
     "Modality",
