@@ -52,6 +52,7 @@ def register_blueprints(app: Flask) -> None:
     from .api import bp as api_bp
     from .extensions import csrf
     from .guides import bp as guides_bp
+    from .opendata import bp as opendata_bp
     from .public import bp as public_bp
     from .routing import SlugConverter
 
@@ -60,6 +61,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_bp, url_prefix="/account")
     app.register_blueprint(guides_bp, url_prefix="/guides")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(opendata_bp, url_prefix="/open-data")
     csrf.exempt(api_bp)  # read-only GET endpoints
 
 
