@@ -35,6 +35,7 @@ from directory.listings.vocabulary import load_vocabularies
 from directory.models import Clinic
 from directory.models.clinic import STALE_AFTER_DAYS
 from directory.search import sync
+from tests import openapi_check
 from tests.helpers import Site, make_user
 
 PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -134,6 +135,8 @@ def make_app(
         },
         instance_path=workdir,
     )
+    # Every /api/v1 answer of every test must validate against the OpenAPI document.
+    openapi_check.install(app)
     with app.app_context():
         upgrade()
         load_vocabularies()
@@ -145,6 +148,18 @@ def make_app(
             db.engine.dispose()
         if pg_name:
             _drop_pg_database(pg_name)
+
+
+@pytest.fixture(autouse=True)
+def _api_answers_match_the_document() -> Iterator[None]:
+    """Fail a test any of whose API answers did not validate, even if it caught the error."""
+    openapi_check.FAILURES.clear()
+    yield
+    failures = list(openapi_check.FAILURES)
+    openapi_check.FAILURES.clear()
+    assert not failures, "API answers not described by the OpenAPI document:\n" + "\n".join(
+        failures
+    )
 
 
 @pytest.fixture(scope="session")

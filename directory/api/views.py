@@ -1,15 +1,29 @@
-"""JSON endpoints. Errors answer 400/404 with {"error": {"field", "message"}}."""
+"""JSON endpoints. Errors answer 400/404 with {"error": {"field", "message"}}.
+
+The document at /openapi.json describes every answer (`openapi.py`). Clinic records
+carry ETag and Last-Modified so clients can ask again cheaply; search pages carry
+links to their neighbours, in the body and in a Link header.
+"""
 
 from __future__ import annotations
 
-from flask import Response, abort, jsonify, request
+from datetime import UTC, datetime, time
+from urllib.parse import urlencode
+
+from flask import Response, abort, jsonify, request, url_for
 
 from ..listings.catalog import published_clinic
-from ..listings.finder import find
+from ..listings.finder import Found, find
+from ..models import Clinic
 from ..page_cache import cached_for_anonymous
 from ..search import QueryError
+from ..search.query import MAX_PAGE
 from . import bp
+from .openapi import SEARCH_PARAMETERS, document
 from .serialize import clinic_detail, clinic_summary
+
+# Headers that describe a body, which a 304 (that has none) must not send.
+_BODY_HEADERS = ("Content-Length", "Content-Type")
 
 
 def error_response(status: int, message: str, field: str | None = None, **extra) -> Response:
@@ -28,7 +42,8 @@ def search() -> Response:
         return error_response(400, exc.message, exc.field, suggestions=exc.suggestions)
     query = found.query
     location = query.location
-    return jsonify(
+    links = page_links(found)
+    response = jsonify(
         {
             # What was searched, after corrections and filters read from the words
             # (`understood`: what changed, and the words as typed; null when nothing).
@@ -59,14 +74,85 @@ def search() -> Response:
             "demo_data": any(
                 r.clinic.is_demo for r in found.results + found.telehealth + found.nearest
             ),
+            "links": links,
         }
     )
+    response.headers["Link"] = ", ".join(
+        f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel != "self"
+    )
+    return response
+
+
+def page_links(found: Found) -> dict[str, str | None]:
+    """Absolute URLs of this search's pages: the request's own parameters of the
+    contract with only `page` changed, so every page answers the same question (the
+    same words corrected the same way) and nothing else the client sent is echoed."""
+    query = found.query
+    last = min(found.page.pages, MAX_PAGE)
+    base = url_for("api.search", _external=True)
+    kept = [
+        (name, value)
+        for name, value in request.args.items(multi=True)
+        if name in SEARCH_PARAMETERS and name != "page"
+    ]
+
+    def page(number: int) -> str:
+        return f"{base}?{urlencode([*kept, ('page', number)])}"
+
+    return {
+        "self": page(query.page),
+        "next": page(query.page + 1) if query.page < last else None,
+        # Past the end, "prev" goes to the last page that has results.
+        "prev": page(min(query.page - 1, last)) if query.page > 1 else None,
+        "first": page(1),
+        "last": page(last),
+    }
 
 
 @bp.get("/clinics/<slug:slug>")
 def clinic(slug: str) -> Response:
-    """One published listing."""
+    """One published listing, answered 304 when the client's copy is still current."""
     record = published_clinic(slug)
     if record is None:
         abort(404)
-    return jsonify(clinic_detail(record))
+    response = jsonify(clinic_detail(record))
+    response.last_modified = last_modified(record)
+    return conditional(response)
+
+
+def last_modified(clinic: Clinic) -> datetime:
+    """When the record last changed, as far as the rows tell: the listing's own
+    `updated_at`, a credential check recorded since (it does not touch the clinic
+    row), and the start of today, because price_stale, verified and each check's
+    status are worked out for today and may change overnight with no row changing."""
+    today = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
+    moments = [clinic.updated_at, *(check.recorded_at for check in clinic.credential_checks)]
+    return max([today, *(_utc(moment) for moment in moments if moment is not None)])
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands timezone-aware columns back naive: they were written in UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def conditional(response: Response) -> Response:
+    """Tag the body with a strong ETag (its hash) and answer If-None-Match /
+    If-Modified-Since: a 304 without body when the client's copy is current."""
+    response.add_etag()
+    response.cache_control.no_cache = True
+    response.make_conditional(request)
+    if response.status_code == 304:
+        response.set_data(b"")
+        for name in _BODY_HEADERS:
+            response.headers.pop(name, None)
+    elif response.status_code == 412:  # If-Match naming another version
+        answer = error_response(412, "This record has changed since the copy you have.")
+        answer.headers["ETag"] = response.headers["ETag"]
+        return answer
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """This API described as OpenAPI 3.1: what the docs page and the tests read."""
+    return conditional(jsonify(document()))

@@ -82,6 +82,7 @@ from directory.listings.demo import load_demo
 from directory.listings.vocabulary import load_vocabularies
 from directory.mail import outbox_messages
 from directory.search import sync
+from tests import openapi_check
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 MISSING_CHROMIUM = (
@@ -271,6 +272,7 @@ def live_server(tmp_path: Path, live_demo_records: list[dict]) -> Iterator[LiveS
     workdir = tmp_path / "live"
     workdir.mkdir()
     app = create_app(live_config(workdir), instance_path=workdir)
+    openapi_check.install(app)  # every /api/v1 answer must validate against the document
     with app.app_context():
         upgrade()
         load_vocabularies()
