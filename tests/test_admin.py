@@ -45,6 +45,8 @@ STAFF_URLS = [
     "/admin/checks/",
     "/admin/checks/1/",
     "/admin/insights/",
+    "/admin/invitations/",
+    "/admin/imports/",
     "/admin/clinics/",
     "/admin/clinics/edit/?id=1",
     "/admin/clinics/details/?id=1",

@@ -56,4 +56,4 @@ def _wire_login(state: BlueprintSetupState) -> None:
     state.app.cli.add_command(users_cli)
 
 
-from . import views  # noqa: E402,F401  (routes register themselves on `bp`)
+from . import invitation_views, views  # noqa: E402,F401  (routes register themselves on `bp`)

@@ -15,6 +15,7 @@ URLs (all under /admin):
   /admin/checks/                  staff: credential checks due; <clinic id>/, record/<n>,
                                   <clinic id>/confirm
   /admin/insights/                staff: every listing's monthly counts, summed
+  /admin/invitations/             staff: invitations to claim unclaimed listings; send
   /admin/imports/                 staff: imports of clinic lists; upload, template.csv|xlsx,
                                   <id>/ (mapping, dry run, progress), <id>/mapping|start|cancel
   /admin/clinics/                 staff: listings (Flask-Admin model view)
@@ -40,6 +41,7 @@ from .clinic_views import ClaimView, MyListingsView, NewListingView, Submissions
 from .display import register_filters
 from .import_views import ImportView
 from .insights_views import InsightsView
+from .invitation_views import InvitationView
 from .model_views import (
     DATA_CATEGORY,
     AuditLogView,
@@ -88,6 +90,7 @@ def _views() -> list[BaseView]:
         AuditLogView(AuditEvent, db, **names("Audit log", "audit", "audit", moderation)),
         ClinicAdmin(Clinic, db, **names("Clinics", "clinics", "clinics", data)),
         ImportView(**names("Import a list", "imports", "imports", data)),
+        InvitationView(**names("Invitations to claim", "invitations", "invitations", data)),
         ModalityAdmin(Modality, db, **names("Modalities", "modalities", "modalities", data)),
         ConditionAdmin(Condition, db, **names("Conditions", "conditions", "conditions", data)),
         InsurerAdmin(Insurer, db, **names("Insurers", "insurers", "insurers", data)),

@@ -5,6 +5,7 @@ from .clinic import Clinic, Offering
 from .credentials import CredentialCheck
 from .imports import ImportJob
 from .insights import ListingCount
+from .invitations import ClaimInvitation
 from .moderation import AuditEvent, Revision
 from .search_queue import SearchQueue
 from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
@@ -12,6 +13,7 @@ from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
 __all__ = [
     "VOCABULARIES",
     "AuditEvent",
+    "ClaimInvitation",
     "Ownership",
     "Revision",
     "SearchQueue",
