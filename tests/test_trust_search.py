@@ -24,11 +24,11 @@ from directory.extensions import db
 from directory.geo import get_gazetteer
 from directory.listings.credentials import record_check
 from directory.listings.demo import load_demo
-from directory.models import Clinic, CredentialCheck, User
+from directory.models import Clinic, User
 from directory.page_cache import get_page_cache
 from directory.search import sync
 from tests.conftest import SEARCH_SETUPS, make_app
-from tests.helpers import all_at_once, make_user
+from tests.helpers import add_check, all_at_once, make_user
 
 from .brute_force import expected_results, load_listings
 from .test_search_contract import FILTERS, VOCAB, all_pages
@@ -53,18 +53,8 @@ def _today() -> date:
 
 
 def _check(clinic: Clinic, kind: str, subject: str, outcome: str, age: int) -> None:
-    clinic_id = clinic.id
-    db.session.add(
-        CredentialCheck(
-            clinic_id=clinic_id,
-            kind=kind,
-            subject=subject,
-            outcome=outcome,
-            source="nppes" if kind.endswith("npi") else "state_board",
-            reference="https://npiregistry.cms.hhs.gov/",
-            checked_on=_today() - timedelta(days=age),
-        )
-    )
+    source = "nppes" if kind.endswith("npi") else "state_board"
+    add_check(clinic.id, kind, subject, outcome, source, "https://npiregistry.cms.hhs.gov/", age)
 
 
 # Each listing's credentials and checks; ages in days before today.

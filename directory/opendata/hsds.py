@@ -20,7 +20,7 @@ import io
 import json
 import uuid
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from functools import lru_cache
 from pathlib import Path
@@ -31,7 +31,6 @@ from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..geo import US_STATES
@@ -39,6 +38,7 @@ from ..mail import external_url
 from ..models import VOCABULARIES, Clinic, Offering
 from ..models.languages import LANGUAGE_NAMES
 from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS, ListingField
+from ..search.sync import published_clinics
 
 # Fixed forever: changing it changes every id consumers have stored.
 NAMESPACE = uuid.UUID("3f6b1c9e-8d2a-5b47-9e0c-6a1d2f4b7c85")
@@ -222,21 +222,6 @@ def columns(table: str) -> list[str]:
 
 
 # -- tables ----------------------------------------------------------------------------
-def _published() -> Iterator[Clinic]:
-    stmt = (
-        select(Clinic)
-        .where(Clinic.status == "published")
-        .options(
-            selectinload(Clinic.offerings).joinedload(Offering.modality),
-            selectinload(Clinic.conditions),
-            selectinload(Clinic.insurers),
-            selectinload(Clinic.payment_options),
-        )
-        .order_by(Clinic.id)
-    )
-    yield from db.session.scalars(stmt)
-
-
 REQUIRED_EVEN_EMPTY = ("description", "address_1")  # required by HSDS, may be blank here
 
 
@@ -505,7 +490,7 @@ class _Builder:
 def build_tables(clinics: Iterable[Clinic] | None = None) -> tuple[dict[str, list[dict]], dict]:
     """Every table's records, and the data package description of them."""
     builder = _Builder()
-    for clinic in _published() if clinics is None else clinics:
+    for clinic in published_clinics() if clinics is None else clinics:
         builder.clinic(clinic)
     return builder.tables, describe(builder.tables, builder.demo, builder.newest)
 

@@ -31,8 +31,9 @@ BATCH = 500
 COMMIT_DRAIN_WAIT = 3.0
 
 
-def _published(ids: Iterable[int] | None = None) -> Iterator[Clinic]:
-    """Published clinics with everything a document needs, loaded in batches."""
+def published_clinics(ids: Iterable[int] | None = None) -> Iterator[Clinic]:
+    """Published clinics with everything a document (or an export) needs, loaded in
+    batches, by id."""
     stmt = (
         select(Clinic)
         .where(Clinic.status == "published")
@@ -55,7 +56,7 @@ def _published(ids: Iterable[int] | None = None) -> Iterator[Clinic]:
 
 
 def published_documents(ids: Iterable[int] | None = None) -> Iterator[ClinicDocument]:
-    for clinic in _published(ids):
+    for clinic in published_clinics(ids):
         yield clinic_document(clinic)
 
 

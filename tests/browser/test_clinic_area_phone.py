@@ -16,8 +16,9 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.models import Clinic
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import make_user
 
+from .accounts import sign_in
 from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
 from .layout import overflow
@@ -50,14 +51,6 @@ def _thumb_sized(control: Locator, phone: bool) -> None:
         assert box["height"] >= THUMB - 0.5, box
 
 
-def _sign_in(page: Page) -> None:
-    page.goto("/account/sign-in")
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
-
-
 @pytest.mark.parametrize("size", list(VIEWPORTS))
 def test_clinic_area_fits_the_screen_and_passes_axe(
     live_server, new_page, browser_problems, axe_available, size
@@ -67,7 +60,7 @@ def test_clinic_area_fits_the_screen_and_passes_axe(
     make_user(live_server.app, EMAIL, owns=[clinic_id])
     phone = size == "phone"
     page = new_page(viewport=VIEWPORTS[size])
-    _sign_in(page)
+    sign_in(page, EMAIL)
     found: dict[str, list[str]] = {}
 
     # The navigation: on a phone one menu button under the site's name, opening the menu.

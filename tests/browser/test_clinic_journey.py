@@ -20,6 +20,7 @@ from directory.extensions import db
 from directory.models import Clinic, Ownership, Revision, User
 from tests.helpers import PASSWORD
 
+from .accounts import sign_in
 from .conftest import PHONE, mail_links
 
 EDITOR_EMAIL = "editor@directory.test"
@@ -27,14 +28,6 @@ SLUG = "juniper-valley-ketamine-center-juneau"  # demo clinic: Juneau, AK; IV $6
 NAME = "Juniper Valley Ketamine Center"
 WORK_EMAIL = "dana@juniper-valley-ketamine-center-juneau.example"  # the website's domain
 OLD_IV, NEW_IV = "$650–$750", "$595–$695"
-
-
-def sign_in(page: Page, email: str) -> None:
-    page.goto("/account/sign-in")
-    page.get_by_label("Email address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
 
 
 def iv_price_in_results(page: Page, where: str) -> Locator:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import random
-import re
 
 import pytest
 from playwright.sync_api import expect
@@ -15,9 +14,10 @@ from sqlalchemy import func, select
 
 from directory.extensions import db
 from directory.models import Clinic
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import make_user
 from tests.test_imports import HEADERS, _clean
 
+from .accounts import sign_in
 from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
 from .layout import overflow
@@ -53,11 +53,7 @@ def test_an_editor_imports_a_list(live_server, new_page, browser_problems, axe_a
     with app.app_context():
         before = db.session.scalar(select(func.count(Clinic.id)))
     page = new_page(viewport=VIEWPORTS[size])
-    page.goto("/account/sign-in")
-    page.get_by_label("Email address").fill(EMAIL)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+    sign_in(page, EMAIL)
     found: dict[str, list[str]] = {}
 
     page.goto("/admin/imports/")

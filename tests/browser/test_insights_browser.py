@@ -15,8 +15,9 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.models import Clinic, ListingCount
-from tests.helpers import PASSWORD, make_user
+from tests.helpers import make_user
 
+from .accounts import sign_in
 from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
 from .layout import overflow
@@ -87,11 +88,7 @@ def test_a_view_and_a_phone_tap_are_counted_and_nothing_identifies_the_patient(
 
     make_user(app, EMAIL, owns=[clinic_id])
     owner = new_page(viewport=VIEWPORTS[size])
-    owner.goto("/account/sign-in")
-    owner.get_by_label("Email address").fill(EMAIL)
-    owner.get_by_label("Password").fill(PASSWORD)
-    owner.get_by_role("button", name="Sign in").click()
-    expect(owner).to_have_url(re.compile(r"/admin/$"))
+    sign_in(owner, EMAIL)
     owner.goto(f"/admin/my-listings/{clinic_id}/")
     owner.get_by_role("link", name="How patients found you").click()
     expect(owner.get_by_role("heading", level=1)).to_have_text(f"How patients found {name}")

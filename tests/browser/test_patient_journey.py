@@ -20,6 +20,7 @@ from playwright.sync_api import Page, expect
 
 from tests.helpers import PASSWORD
 
+from .accounts import sign_in
 from .axe import violations as _axe
 from .conftest import DESKTOP, PHONE
 
@@ -404,11 +405,7 @@ def test_admin_moderation_has_no_wcag_violations(
     page.get_by_label("What should change?").fill("The phone number on this page is out of date.")
     page.get_by_role("button", name="Send report").click()
     expect(page.get_by_text("Thank you")).to_be_visible()
-    page.goto("/account/sign-in")
-    page.get_by_label("Email address").fill("editor@directory.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page).to_have_url(re.compile(r"/admin/$"))
+    sign_in(page, "editor@directory.test")
     assert not _axe(page), "admin home"
     page.goto("/admin/moderation/")
     expect(page.get_by_text("The phone number on this page is out of date.")).to_be_visible()
