@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 
 from ..listings.records import diff_records, record_value
+from ..models.clinic import as_utc
 from ..models.listing_fields import FIELDS, OFFERING, RECORD_FIELDS, ListingField
 
 if TYPE_CHECKING:
@@ -136,11 +137,6 @@ def show_value(value: Any) -> str:
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def as_utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; every stored time is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def age(moment: datetime | None, now: datetime | None = None) -> str:

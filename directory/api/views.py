@@ -15,6 +15,7 @@ from flask import Response, abort, jsonify, request, url_for
 from ..listings.catalog import published_clinic
 from ..listings.finder import Found, find
 from ..models import Clinic
+from ..models.clinic import as_utc
 from ..page_cache import cached_for_anonymous
 from ..search import QueryError
 from ..search.query import MAX_PAGE
@@ -127,12 +128,7 @@ def last_modified(clinic: Clinic) -> datetime:
     status are worked out for today and may change overnight with no row changing."""
     today = datetime.combine(datetime.now(UTC).date(), time(), tzinfo=UTC)
     moments = [clinic.updated_at, *(check.recorded_at for check in clinic.credential_checks)]
-    return max([today, *(_utc(moment) for moment in moments if moment is not None)])
-
-
-def _utc(moment: datetime) -> datetime:
-    """SQLite hands timezone-aware columns back naive: they were written in UTC."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    return max([today, *(as_utc(moment) for moment in moments if moment is not None)])
 
 
 def conditional(response: Response) -> Response:

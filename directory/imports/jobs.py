@@ -12,50 +12,45 @@ it again is safe, because every row already written is found by its external id.
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import select, update
 
 from ..extensions import db
 from ..models import ImportJob, User
+from ..models.clinic import as_utc, utcnow
 from .apply import apply_plan
 from .plan import ImportPlan, dry_run
-from .spreadsheet import UnreadableFile, read_table
+from .spreadsheet import Table, UnreadableFile, read_table
 
 # A running job whose last batch is older than this was interrupted.
 INTERRUPTED_AFTER = timedelta(minutes=2)
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def job_mapping(job: ImportJob) -> dict[int, str]:
     return {int(position): key for position, key in (job.mapping or {}).items() if key}
 
 
-def plan_of(job: ImportJob) -> ImportPlan:
-    """The job's dry run against the directory now (raises UnreadableFile)."""
-    return dry_run(read_table(job.data, job.filename), job_mapping(job), job.source)
+def plan_of(job: ImportJob, table: Table | None = None) -> ImportPlan:
+    """The job's dry run against the directory now (raises UnreadableFile); `table`:
+    its file, when the caller has read it already."""
+    table = table or read_table(job.data, job.filename)
+    return dry_run(table, job_mapping(job), job.source)
 
 
 def interrupted(job: ImportJob, now: datetime | None = None) -> bool:
-    touched = job.touched_at if job.touched_at.tzinfo else job.touched_at.replace(tzinfo=UTC)
-    return job.state == "running" and (now or _now()) - touched > INTERRUPTED_AFTER
+    return job.state == "running" and (now or utcnow()) - as_utc(job.touched_at) > INTERRUPTED_AFTER
 
 
 def start(job: ImportJob) -> bool:
     """Mark the job running and start its thread; False when it was not planned (or
     interrupted), e.g. the second of two clicks."""
-    allowed = ["planned"]
-    condition = ImportJob.state.in_(allowed)
-    if interrupted(job):
-        condition = ImportJob.state == "running"
+    condition = ImportJob.state == ("running" if interrupted(job) else "planned")
     moved = db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job.id, condition)
-        .values(state="running", cancel_requested=False, touched_at=_now(), message="")
+        .values(state="running", cancel_requested=False, touched_at=utcnow(), message="")
     ).rowcount
     db.session.commit()
     if not moved:
@@ -70,7 +65,7 @@ def cancel(job: ImportJob) -> str:
     stopped = db.session.execute(
         update(ImportJob)
         .where(ImportJob.id == job.id, ImportJob.state == "planned")
-        .values(state="cancelled", touched_at=_now())
+        .values(state="cancelled", touched_at=utcnow())
     ).rowcount
     if not stopped:
         db.session.execute(
@@ -108,7 +103,7 @@ def run(job_id: int) -> None:
         return bool(asked)
 
     def progress(done: int, total: int) -> None:
-        _set(job_id, done=done, touched_at=_now())
+        _set(job_id, done=done, touched_at=utcnow())
 
     try:
         applied = apply_plan(
@@ -133,4 +128,4 @@ def _set(job_id: int, **values) -> None:
 
 
 def _finish(job_id: int, state: str, **values) -> None:
-    _set(job_id, state=state, touched_at=_now(), **values)
+    _set(job_id, state=state, touched_at=utcnow(), **values)

@@ -16,10 +16,10 @@ from typing import Any
 from ..geo import US_STATES
 from ..listings.records import RECORD_FIELDS, normalize_values, validate_record
 from ..models.listing_fields import OFFERING_FIELDS, ListingField
+from ..search.query import parse_amount
 from .columns import TREATMENTS
 
 _TAG = re.compile(r"<\s*/?\s*[a-zA-Z!][^>]*>")
-_AMOUNT = re.compile(r"^\$?\s*(\d{1,3}(?:,\d{3})+|\d{1,9})(?:\.0{1,2})?$")
 _SPLIT = re.compile(r"\s*[;,|\n]\s*")
 _YES = {"yes", "y", "true", "1", "x"}
 _NO = {"no", "n", "false", "0"}
@@ -37,11 +37,6 @@ def _lookup(value: str, choices: dict[str, str]) -> str | None:
         if low in (code.lower(), label.lower()):
             return code
     return None
-
-
-def _amount(value: str) -> int | None:
-    match = _AMOUNT.match(value.strip())
-    return int(match[1].replace(",", "")) if match else None
 
 
 def _yes_no(value: str) -> bool | None:
@@ -64,7 +59,7 @@ def parse_cell(
         code = _lookup(raw, choices) or _lookup(raw, dict(spec.choices))
         return code, None if code else spec.message or "Choose one of the options."
     if spec.kind == "number":
-        number = _amount(raw)
+        number = parse_amount(raw)
         return number, None if number is not None else "Enter a whole number, like 450."
     if spec.kind == "yes_no":
         answer = _yes_no(raw)
@@ -121,7 +116,7 @@ def _offerings(
         )
         for key in ("price_min", "price_max"):
             if given[key]:
-                offer[key] = _amount(given[key])
+                offer[key] = parse_amount(given[key])
                 if offer[key] is None:
                     errors[f"offerings.{code}.{key}"] = "Enter a price in whole dollars, like 450."
         if given["price_min"] and not given["price_max"]:

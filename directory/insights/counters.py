@@ -19,9 +19,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from ..extensions import db
 from ..models import Clinic, ListingCount
 from ..models.insights import COUNTED
+from ..search.query import MAX_PER_PAGE
 
-# One results page shows at most 50 listings (MAX_PER_PAGE); a beacon names no more.
-MAX_PER_COUNT = 50
+# One results page shows at most MAX_PER_PAGE listings; a beacon names no more.
+MAX_PER_COUNT = MAX_PER_PAGE
 
 
 def this_month(today: date | None = None) -> date:

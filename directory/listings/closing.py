@@ -12,7 +12,7 @@ Races end in a message, never in a server error:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import update
 from sqlalchemy.exc import InvalidRequestError
@@ -20,6 +20,7 @@ from sqlalchemy.exc import InvalidRequestError
 from ..database import lost_race_raises
 from ..extensions import db
 from ..models import Clinic, Revision, User
+from ..models.clinic import as_utc
 from .errors import AlreadyDecided
 from .record_writes import now
 
@@ -39,8 +40,7 @@ def _when(moment: datetime | None) -> str:
     """'a moment ago', '5 minutes ago', 'on 2026-12-01': how long ago a decision was."""
     if moment is None:
         return "earlier"
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite: naive UTC
-    seconds = (now() - moment).total_seconds()
+    seconds = (now() - as_utc(moment)).total_seconds()
     if seconds < 120:
         return "a moment ago"
     if seconds < 3600:

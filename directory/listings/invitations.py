@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Literal
 
 from flask import current_app
@@ -23,6 +23,7 @@ from sqlalchemy import select, update
 from .. import mail
 from ..extensions import db
 from ..models import ClaimInvitation, Clinic, Ownership, User
+from ..models.clinic import as_utc, utcnow
 from .audit import record_event
 from .errors import ModerationError
 
@@ -47,14 +48,6 @@ STATUS_LABELS: dict[str, str] = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT)
 
@@ -69,7 +62,7 @@ def status_of(latest: ClaimInvitation | None) -> Status:
         return "claimed"
     if latest is None:
         return "not_invited"
-    return "invited" if _aware(latest.expires_at) > _now() else "expired"
+    return "invited" if as_utc(latest.expires_at) > utcnow() else "expired"
 
 
 @dataclass(frozen=True)
@@ -113,7 +106,7 @@ def invite(editor: User, clinic_ids: Iterable[int]) -> tuple[int, int]:
     open_ones = set(
         db.session.scalars(
             select(ClaimInvitation.clinic_id).where(
-                ClaimInvitation.claimed_at.is_(None), ClaimInvitation.expires_at > _now()
+                ClaimInvitation.claimed_at.is_(None), ClaimInvitation.expires_at > utcnow()
             )
         )
     )
@@ -130,7 +123,7 @@ def invite(editor: User, clinic_ids: Iterable[int]) -> tuple[int, int]:
             clinic=clinic,
             email=clinic.email,
             sent_by_id=editor.id,
-            expires_at=_now() + timedelta(days=INVITATION_DAYS),
+            expires_at=utcnow() + timedelta(days=INVITATION_DAYS),
         )
         db.session.add(invitation)
         made.append(invitation)
@@ -177,7 +170,7 @@ def check(token: str) -> tuple[ClaimInvitation | None, Problem | None]:
         return None, "invalid"
     if invitation.claimed_at is not None:
         return invitation, "used"
-    if _aware(invitation.expires_at) <= _now():
+    if as_utc(invitation.expires_at) <= utcnow():
         return invitation, "expired"
     if invitation.clinic_id in managed_ids():
         return invitation, "managed"
@@ -192,7 +185,7 @@ def accept(user: User, token: str) -> Clinic:
     won = db.session.execute(
         update(ClaimInvitation)
         .where(ClaimInvitation.id == invitation.id, ClaimInvitation.claimed_at.is_(None))
-        .values(claimed_at=_now(), claimed_by_id=user.id)
+        .values(claimed_at=utcnow(), claimed_by_id=user.id)
     ).rowcount
     if not won:
         db.session.rollback()

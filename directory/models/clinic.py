@@ -72,6 +72,12 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def as_utc(moment: datetime) -> datetime:
+    """A stored time as an aware UTC datetime: SQLite hands back the naive UTC times
+    the app wrote, PostgreSQL aware ones (in the session's zone)."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
 def _column(spec: ListingField) -> Any:
     """The column behind a field of `listing_fields` (the migration makes the same)."""
     if spec.kind in ("number", "date"):

@@ -21,7 +21,7 @@ import json
 import uuid
 import zipfile
 from collections.abc import Iterable
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from ..extensions import db
 from ..geo import US_STATES
 from ..mail import external_url
 from ..models import VOCABULARIES, Clinic, Offering
+from ..models.clinic import as_utc
 from ..models.languages import LANGUAGE_NAMES
 from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS, ListingField
 from ..search.sync import published_clinics
@@ -235,8 +236,7 @@ def _compact(record: dict[str, Any]) -> dict[str, Any]:
 def _timestamp(value: datetime | None) -> str | None:
     if value is None:
         return None
-    aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    return aware.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return as_utc(value).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class _Builder:

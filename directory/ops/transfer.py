@@ -29,6 +29,7 @@ from sqlalchemy import JSON, Date, DateTime, Integer, Table, bindparam, func, se
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..extensions import db
+from ..models.clinic import as_utc
 from ..search import sync
 
 FORMAT = "ketamine-directory-export"
@@ -121,9 +122,7 @@ def _encode_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
-        # SQLite gives back the naive UTC times the app stored; PostgreSQL aware ones.
-        aware = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-        return aware.isoformat()
+        return as_utc(value).isoformat()
     if isinstance(value, date):
         return value.isoformat()
     return value

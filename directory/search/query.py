@@ -163,14 +163,20 @@ def _single(args: Mapping[str, Any], name: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
+def parse_amount(text: str) -> int | None:
+    """A whole number of dollars as people write one ("$1,200", "500.00"); None when
+    the text is not one. The search form and spreadsheet imports read prices alike."""
+    match = _AMOUNT.fullmatch(text.strip())
+    return int(match[1].replace(",", "")) if match else None
+
+
 def _integer(args: Mapping[str, Any], name: str, low: int, high: int) -> int | None:
     """A whole number from `low` to `high`, written as people write one ("$1,200",
     "500.00"); None when the parameter is absent or blank."""
     text = _single(args, name)
     if text == "":
         return None
-    match = _AMOUNT.fullmatch(text)
-    value = int(match[1].replace(",", "")) if match else None
+    value = parse_amount(text)
     if value is None or not low <= value <= high:
         raise QueryError(name, NUMBER_RULES[name])
     return value
