@@ -161,7 +161,7 @@ class ImportView(StaffOnly, BaseView):
         if job.state == "planned":
             try:
                 table = read_table(job.data, job.filename)
-                plan = jobs.plan_of(job)
+                plan = jobs.plan_of(job, table)
             except UnreadableFile as exc:
                 problem = exc.message
         mapping = jobs.job_mapping(job)
@@ -190,7 +190,8 @@ class ImportView(StaffOnly, BaseView):
         if job.state != "planned":
             return self._job_page(job, 409, "This import has started: its columns are set.")
         table = read_table(job.data, job.filename)
-        valid = {c.key for c in _known()}
+        known = _known()
+        valid = {c.key for c in known}
         chosen: dict[str, str] = {}
         for position in range(len(table.headers)):
             key = request.form.get(f"column-{position}", "")
@@ -198,7 +199,7 @@ class ImportView(StaffOnly, BaseView):
                 return self._job_page(job, 400, "Choose each column's meaning from the list.")
             if key:
                 chosen[str(position)] = key
-        problem = mapping_problem({int(k): v for k, v in chosen.items()}, _known())
+        problem = mapping_problem({int(k): v for k, v in chosen.items()}, known)
         if problem:
             return self._job_page(job, 400, problem)
         job.mapping = chosen

@@ -221,10 +221,9 @@ class Evaluator:
         self.scorer = scorer
         self._exact: dict[tuple[float, float], float] = {}
         self._priced_masks: dict[tuple[str, ...], Mask] = {}
-        trust = trust or cutoffs()
-        # Live documents with a current check / with every price confirmed recently.
-        self.checked = table.checked >= trust.checked_since
-        self.prices_recent = table.prices_confirmed >= trust.prices_since
+        # Compared only where needed: over the documents being ordered, and over
+        # every document only when the "credentials checked" filter is on.
+        self.trust = trust or cutoffs()
 
     # -- masks --------------------------------------------------------------------
     def _filter_mask(self, name: str) -> Mask | None:
@@ -301,7 +300,7 @@ class Evaluator:
             # Not a facet: like the place, it narrows everything, telehealth included.
             base = base & self.table.accepting
         if query.checked:
-            base = base & self.checked
+            base = base & (self.table.checked >= self.trust.checked_since)
         filters = {name: self._filter_mask(name) for name in FILTERS}
         near: _Near | None = None
         space = base
@@ -373,19 +372,20 @@ class Evaluator:
         """What breaks a tie of the sort's key, least significant first (np.lexsort's
         order): the id, after recently confirmed prices, after checked credentials,
         after accepting new patients."""
+        table, trust = self.table, self.trust
         return (
-            self.table.clinic_id[docnums],
-            ~self.prices_recent[docnums],
-            ~self.checked[docnums],
-            ~self.table.accepting[docnums],
+            table.clinic_id[docnums],
+            table.prices_confirmed[docnums] < trust.prices_since,
+            table.checked[docnums] < trust.checked_since,
+            ~table.accepting[docnums],
         )
 
     def _tie_key(self, docnum: int) -> tuple[bool, bool, bool, int]:
         """`_ties` of one document, most significant first (for `sorted`)."""
         return (
             not self.table.accepting[docnum],
-            not self.checked[docnum],
-            not self.prices_recent[docnum],
+            not self.trust.checked(int(self.table.checked[docnum])),
+            not self.trust.prices_recent(int(self.table.prices_confirmed[docnum])),
             int(self.table.clinic_id[docnum]),
         )
 
