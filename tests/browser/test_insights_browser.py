@@ -37,8 +37,9 @@ def _counts(app, clinic_id: int) -> dict[str, int]:
         return {row.kind: row.count for row in rows}
 
 
-def _wait_for(app, clinic_id: int, wanted: dict[str, int], seconds: float = 5.0) -> dict:
-    """Beacons are sent after the page's own work: poll the table until they land."""
+def _wait_for(app, clinic_id: int, wanted: dict[str, int], seconds: float = 15.0) -> dict:
+    """A beacon's answer can reach the browser before the test reads the table on a
+    loaded machine: poll the table until the counts land."""
     deadline = time.monotonic() + seconds
     while True:
         found = _counts(app, clinic_id)
@@ -71,7 +72,9 @@ def test_a_view_and_a_phone_tap_are_counted_and_nothing_identifies_the_patient(
     page = new_page(viewport=VIEWPORTS[size])
     beacons: list[str] = []
     page.on("request", lambda r: beacons.append(r.url) if "/count/" in r.url else None)
-    page.goto(f"/clinics/{slug}")
+    with page.expect_response(re.compile(r"/count/view\?")) as viewed:
+        page.goto(f"/clinics/{slug}")
+    assert viewed.value.status == 204
     assert _wait_for(app, clinic_id, {"view": 1}) == {"view": 1}
     call = page.locator(f'a[data-count="phone"][data-clinic="{clinic_id}"]')
     call.scroll_into_view_if_needed()
@@ -80,7 +83,10 @@ def test_a_view_and_a_phone_tap_are_counted_and_nothing_identifies_the_patient(
         "document.addEventListener('click', e => { if (e.target.closest('a[href^=\"tel:\"]'))"
         " e.preventDefault(); })"
     )
-    call.click()
+    # The beacon itself is awaited: if the tap sent none, this says so at once.
+    with page.expect_response(re.compile(r"/count/phone\?")) as tapped:
+        call.click()
+    assert tapped.value.status == 204
     assert _wait_for(app, clinic_id, {"view": 1, "phone": 1}) == {"view": 1, "phone": 1}
     _no_identifier(page)
     # What left the browser: listing numbers only.
