@@ -98,7 +98,7 @@ def prepare(env: dict[str, str], size: int | None) -> str:
             load(size)
         indexed = sync.rebuild()
         found = find(MultiDict({"where": WHERE, "q": Q}))
-        slug = found.results[0].clinic.slug
+        slug = found.results[0].card.slug
         db.session.remove()
         db.engine.dispose()
     print(f"site: {indexed} listings indexed ({env['SEARCH_BACKEND']})", flush=True)

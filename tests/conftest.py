@@ -229,7 +229,16 @@ def search_client(search_app):
 def site(fresh_app, demo_records) -> Site:
     """Six demo clinics, a clinic user owning one (`a`), another owning `b`, two
     editors and an admin, on each database."""
-    app = fresh_app
+    return _site(fresh_app, demo_records)
+
+
+@pytest.fixture
+def search_site(search_fresh_app, demo_records) -> Site:
+    """Like `site`, on every (database, search backend) pair."""
+    return _site(search_fresh_app, demo_records)
+
+
+def _site(app: Flask, demo_records: list[dict]) -> Site:
     with app.app_context():
         load_demo(demo_records[:6], after_commit=sync.refresh)
         slugs = {c.slug: c.id for c in db.session.scalars(select(Clinic))}

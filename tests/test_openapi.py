@@ -30,7 +30,7 @@ from directory.geo import PlaceError
 from directory.listings import publishing
 from directory.models import Clinic, CredentialCheck
 from directory.search import query as contract
-from directory.search.query import parse_search_query
+from directory.search.query import parse_search_query, parse_telehealth_shown
 from tests import openapi_check
 from tests.helpers import add_check, first_published
 
@@ -117,9 +117,11 @@ def _no_place(text: str) -> Any:
 
 
 def test_the_documented_parameters_are_exactly_those_the_parser_reads():
-    """Which names `parse_search_query` reads is observed, not taken from its tables."""
+    """Which names `parse_search_query` (and the API's count of telehealth programs)
+    read is observed, not taken from their tables."""
     args = _Recording()
     parse_search_query(args, {}, _no_place)
+    parse_telehealth_shown(args)
     documented = set(_search_parameters(document()))
     assert documented == args.asked
     # and every parameter the messages can name, and every filter, is documented
@@ -137,7 +139,7 @@ def _integer_limits(doc: dict[str, Any]) -> dict[str, tuple[int, int]]:
 def test_the_documented_limits_are_the_ones_enforced(demo_client):
     doc = document()
     limits = _integer_limits(doc)
-    assert set(limits) == {"radius", "max_price", "page", "per_page"}
+    assert set(limits) == {"radius", "max_price", "page", "per_page", "telehealth"}
 
     def field_of(params: dict[str, Any]) -> str | None:
         response = demo_client.get(f"{SERVER}/search", query_string=params)
@@ -294,8 +296,8 @@ def test_paging_links_walk_every_page_to_exactly_the_total(search_client):
         assert header == {
             rel: links[rel] for rel in ("next", "prev", "first", "last") if links[rel]
         }
-        # every link asks the same search: only the page differs
-        for link in filter(None, links.values()):
+        # every page link asks the same search: only the page differs
+        for link in filter(None, (links[rel] for rel in ("self", *header))):
             kept = [(k, v) for k, v in _params(link) if k != "page"]
             assert kept == sorted(PAGED_SEARCH.items()), link
             assert urlsplit(link).netloc == "directory.test"

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from directory.extensions import db
 from directory.models import Clinic
+from directory.search.query import TELEHEALTH_LIMIT
 
 PAGES = [
     "/",
@@ -178,14 +179,25 @@ def test_results_name_one_canonical_url_per_search(demo_client):
 
 
 def test_results_list_ten_telehealth_programs_and_link_to_the_rest(demo_client):
-    """The API gives every matching telehealth program; the page shows the first ten
-    (in the API's order) and says how many there are."""
+    """The page and the API both list the first ten matching telehealth programs and
+    count them all; the API's `links.telehealth` (and the page's link) give the rest,
+    in the same order."""
     counts = {}
     for place in ("Austin, TX", "Denver, CO", "Miami, FL", "Seattle, WA", "Chicago, IL"):
-        api = demo_client.get("/api/v1/search", query_string={"where": place}).get_json()
+        every = {"where": place, "telehealth": TELEHEALTH_LIMIT}
+        api = demo_client.get("/api/v1/search", query_string=every).get_json()
         counts[place] = [t["name"] for t in api["telehealth"]]
+        assert api["telehealth_total"] == len(api["telehealth"]) and not api["links"]["telehealth"]
     place, names = max(counts.items(), key=lambda item: len(item[1]))
     assert len(names) > 10, counts  # the demo data has 22 programs across the states
+    first = demo_client.get("/api/v1/search", query_string={"where": place}).get_json()
+    assert [t["name"] for t in first["telehealth"]] == names[:10]
+    assert first["telehealth_total"] == len(names)
+    rest = demo_client.get(first["links"]["telehealth"]).get_json()
+    assert [t["name"] for t in rest["telehealth"]] == names
+    assert rest["results"] == first["results"]
+    none = demo_client.get("/api/v1/search", query_string={"where": place, "telehealth": 0})
+    assert none.get_json()["telehealth"] == [] and none.get_json()["telehealth_total"] == len(names)
     page = demo_client.get("/search", query_string={"where": place}).get_data(as_text=True)
     section = page.split('id="telehealth"', 1)[1]
     shown = re.findall(r'<h3 class="card-title"[^>]*><a[^>]*>([^<]+)</a>', section)

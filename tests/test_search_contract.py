@@ -19,6 +19,7 @@ from directory.geo import get_gazetteer
 from directory.listings.demo import load_demo
 from directory.models import Clinic
 from directory.search import sync
+from directory.search.query import TELEHEALTH_LIMIT
 from tests.helpers import first_published
 
 from .brute_force import expected_results, load_listings, ties, verified_ordinal
@@ -48,13 +49,15 @@ def listings(search_app):
 
 
 def all_pages(client, params: dict) -> tuple[list[dict], dict]:
-    """Every result of a search, page by page, plus the first page's full answer."""
+    """Every result of a search, page by page, plus the first page's full answer
+    (which lists every matching telehealth program)."""
     results: list[dict] = []
     first = None
     page = 1
     while True:
         response = client.get(
-            "/api/v1/search", query_string={**params, "page": page, "per_page": 50}
+            "/api/v1/search",
+            query_string={**params, "page": page, "per_page": 50, "telehealth": TELEHEALTH_LIMIT},
         )
         assert response.status_code == 200, response.get_json()
         data = response.get_json()
@@ -64,6 +67,7 @@ def all_pages(client, params: dict) -> tuple[list[dict], dict]:
             break
         page += 1
     assert len(results) == first["total"]
+    assert first["telehealth_total"] == len(first["telehealth"])
     return results, first
 
 

@@ -318,8 +318,14 @@ def _links() -> Schema:
             "prev": {**maybe, "description": "The page before (null on the first)."},
             "first": {**url, "description": "The first page."},
             "last": {**url, "description": "The last page (the first when nothing matched)."},
+            "telehealth": {
+                **maybe,
+                "description": "This page with every matching telehealth program listed "
+                "(null when `telehealth` lists them all already).",
+            },
         },
-        "Absolute URLs of pages of the same search; only the page number differs.",
+        "Absolute URLs of pages of the same search; only the page number differs (or, "
+        "for `telehealth`, how many programs are listed).",
     )
 
 
@@ -344,7 +350,17 @@ def _search_answer() -> Schema:
             },
             "telehealth": {
                 **clinics,
-                "description": "Telehealth programs serving the searched state (not paged).",
+                "maxItems": contract.TELEHEALTH_LIMIT,
+                "description": "The first telehealth programs serving the searched state, as "
+                "many as the `telehealth` parameter asks (not paged).",
+            },
+            "telehealth_total": {
+                "type": "integer",
+                "minimum": 0,
+                "maximum": contract.TELEHEALTH_LIMIT,
+                "description": "How many telehealth programs serving the searched state match "
+                f"(the best {contract.TELEHEALTH_LIMIT} at most); `links.telehealth` lists "
+                "them all.",
             },
             "nearest": {
                 **clinics,
@@ -467,6 +483,13 @@ def search_parameters() -> dict[str, Schema]:
         "per_page": _whole(
             "Results per page.", 1, contract.MAX_PER_PAGE, contract.DEFAULT_PER_PAGE
         ),
+        "telehealth": _whole(
+            "How many of the telehealth programs serving the searched state to list "
+            "(`telehealth_total` counts them all).",
+            0,
+            contract.TELEHEALTH_LIMIT,
+            contract.TELEHEALTH_SHOWN,
+        ),
     }
     return {name: {"name": name, "in": "query", **spec} for name, spec in params.items()}
 
@@ -570,6 +593,7 @@ SEARCH_EXAMPLE: dict[str, Any] = {
     "per_page": contract.DEFAULT_PER_PAGE,
     "results": [SUMMARY_EXAMPLE],
     "telehealth": [],
+    "telehealth_total": 0,
     "nearest": [],
     "facets": {
         "modality": {"im": 1, "iv": 0},
@@ -584,6 +608,7 @@ SEARCH_EXAMPLE: dict[str, Any] = {
         "prev": None,
         "first": _SEARCH_URL,
         "last": _SEARCH_URL,
+        "telehealth": None,
     },
 }
 CLINIC_EXAMPLE: dict[str, Any] = {

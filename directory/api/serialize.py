@@ -2,7 +2,9 @@
 
 Which listing fields appear where is the field table's `api` column
 (`models.listing_fields`): "summary" in every search result, "detail" only on a
-clinic's own record.
+clinic's own record. A summary is made from a result card (`listings.cards`), which
+search results come as; a clinic's own record makes its card from the row, so the
+two shapes cannot drift apart.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from typing import Any
 
 from flask import url_for
 
+from ..listings.cards import Card, CardOffering, card_of
 from ..listings.confirmations import section_dates
 from ..listings.credentials import credential_statuses
-from ..listings.trust_summary import check_summary
+from ..listings.vocabulary import vocabulary_names
 from ..models import Clinic, Offering
 from ..models.listing_fields import LISTING_FIELDS, OFFERING_FIELDS, ApiShape, ListingField
 
@@ -33,7 +36,7 @@ def _fields(row: Any, specs: tuple[ListingField, ...], shape: ApiShape) -> dict[
     return {spec.name: _value(spec, row) for spec in specs if spec.api == shape}
 
 
-def _offering(offering: Offering, shape: ApiShape) -> dict[str, Any]:
+def _offering(offering: Offering | CardOffering, shape: ApiShape) -> dict[str, Any]:
     return _fields(offering, OFFERING_FIELDS, shape)
 
 
@@ -41,7 +44,7 @@ def _iso(day: date | None) -> str | None:
     return day.isoformat() if day else None
 
 
-def _price_date(offering: Offering, today: date) -> dict[str, Any]:
+def _price_date(offering: Offering | CardOffering, today: date) -> dict[str, Any]:
     """When the price was last confirmed, and whether that is too long ago to trust."""
     return {
         "price_confirmed_on": _iso(offering.price_confirmed_on),
@@ -67,24 +70,24 @@ def _credentials(clinic: Clinic, today: date) -> list[dict[str, Any]]:
     ]
 
 
-def clinic_summary(clinic: Clinic, distance_miles: float | None = None) -> dict[str, Any]:
+def card_summary(card: Card, distance_miles: float | None = None) -> dict[str, Any]:
     """The contract's result shape: enough to list and map a clinic."""
     today = datetime.now(UTC).date()
     return {
-        "id": clinic.id,
-        "slug": clinic.slug,
-        **_fields(clinic, LISTING_FIELDS, "summary"),
-        "lat": clinic.lat,
-        "lng": clinic.lng,
+        "id": card.id,
+        "slug": card.slug,
+        **_fields(card, LISTING_FIELDS, "summary"),
+        "lat": card.lat,
+        "lng": card.lng,
         "distance_miles": round(distance_miles, 2) if distance_miles is not None else None,
         "modalities": [
             {"code": o.modality.code, **_offering(o, "summary"), **_price_date(o, today)}
-            for o in clinic.offerings
+            for o in card.offerings
         ],
-        "verified": clinic.last_verified_at is not None and not clinic.is_stale(),
-        **asdict(check_summary(clinic, today)),
-        "demo": clinic.is_demo,
-        "url": url_for("public.clinic", slug=clinic.slug, _external=True),
+        "verified": card.last_verified_at is not None and not card.is_stale(today),
+        **asdict(card.checks(today)),
+        "demo": card.is_demo,
+        "url": url_for("public.clinic", slug=card.slug, _external=True),
     }
 
 
@@ -92,7 +95,7 @@ def clinic_detail(clinic: Clinic) -> dict[str, Any]:
     """Every public field of a listing, with who checked what and when."""
     today = datetime.now(UTC).date()
     return {
-        **clinic_summary(clinic),
+        **card_summary(card_of(clinic, vocabulary_names())),
         **_fields(clinic, LISTING_FIELDS, "detail"),
         "geo_precision": clinic.geo_precision,
         "offerings": [

@@ -18,11 +18,13 @@ from ..models import Clinic
 from ..models.clinic import as_utc
 from ..page_cache import cached_for_anonymous
 from ..search import QueryError
-from ..search.query import MAX_PAGE
+from ..search.query import MAX_PAGE, parse_telehealth_shown
 from . import bp
 from .openapi import SEARCH_PARAMETERS, document
-from .serialize import clinic_detail, clinic_summary
+from .serialize import card_summary, clinic_detail
 
+# The registered relations (RFC 8288) of the Link header: the pages of the search.
+PAGE_RELS = ("next", "prev", "first", "last")
 # Headers that describe a body, which a 304 (that has none) must not send.
 _BODY_HEADERS = ("Content-Length", "Content-Type")
 
@@ -38,7 +40,7 @@ def error_response(status: int, message: str, field: str | None = None, **extra)
 def search() -> Response:
     """The search contract as JSON."""
     try:
-        found = find(request.args)
+        found = find(request.args, telehealth_limit=parse_telehealth_shown(request.args))
     except QueryError as exc:
         return error_response(400, exc.message, exc.field, suggestions=exc.suggestions)
     query = found.query
@@ -67,19 +69,21 @@ def search() -> Response:
             "total": found.page.total,
             "page": query.page,
             "per_page": query.per_page,
-            "results": [clinic_summary(r.clinic, r.distance_miles) for r in found.results],
-            "telehealth": [clinic_summary(r.clinic) for r in found.telehealth],
+            "results": [card_summary(r.card, r.distance_miles) for r in found.results],
+            # The first few programs serving the state; `links.telehealth` lists them all.
+            "telehealth": [card_summary(r.card) for r in found.telehealth],
+            "telehealth_total": found.telehealth_total,
             # Nothing within the radius: the nearest clinics that match, at any distance.
-            "nearest": [clinic_summary(r.clinic, r.distance_miles) for r in found.nearest],
+            "nearest": [card_summary(r.card, r.distance_miles) for r in found.nearest],
             "facets": found.page.facets,
             "demo_data": any(
-                r.clinic.is_demo for r in found.results + found.telehealth + found.nearest
+                r.card.is_demo for r in found.results + found.telehealth + found.nearest
             ),
             "links": links,
         }
     )
     response.headers["Link"] = ", ".join(
-        f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel != "self"
+        f'<{url}>; rel="{rel}"' for rel, url in links.items() if url and rel in PAGE_RELS
     )
     return response
 
@@ -100,6 +104,12 @@ def page_links(found: Found) -> dict[str, str | None]:
     def page(number: int) -> str:
         return f"{base}?{urlencode([*kept, ('page', number)])}"
 
+    every_program = None
+    if found.telehealth_total > len(found.telehealth):
+        listed = [(name, value) for name, value in kept if name != "telehealth"]
+        every = [*listed, ("telehealth", found.telehealth_total), ("page", query.page)]
+        every_program = f"{base}?{urlencode(every)}"
+
     return {
         "self": page(query.page),
         "next": page(query.page + 1) if query.page < last else None,
@@ -107,6 +117,7 @@ def page_links(found: Found) -> dict[str, str | None]:
         "prev": page(min(query.page - 1, last)) if query.page > 1 else None,
         "first": page(1),
         "last": page(last),
+        "telehealth": every_program,
     }
 
 

@@ -1,7 +1,9 @@
-"""Answer a patient's search: parse the query string, ask the backend, load the rows.
+"""Answer a patient's search: parse the query string, ask the backend, read the cards.
 
-HTML and JSON views both call `find`, so they cannot drift apart. A damaged index
-answers `SearchUnavailable` (503, Retry-After) while it is rebuilt.
+HTML and JSON views both call `find`, so they cannot drift apart. Results are the
+cards the index keeps (`cards`): a search reads no listing rows, except for a hit
+whose card an engine did not return (an index not yet re-indexed after an upgrade).
+A damaged index answers `SearchUnavailable` (503, Retry-After) while it is rebuilt.
 """
 
 from __future__ import annotations
@@ -13,8 +15,8 @@ from typing import Any
 from flask import current_app
 
 from ..geo import get_gazetteer
-from ..models import Clinic
 from ..search import (
+    Hit,
     IndexDamaged,
     SearchBackend,
     SearchPage,
@@ -23,6 +25,7 @@ from ..search import (
     healing,
     parse_search_query,
 )
+from .cards import Card, Vocabularies, card_of
 from .catalog import clinics_by_ids
 from .understanding import Understood, understand
 from .vocabulary import vocabulary_names
@@ -30,9 +33,9 @@ from .vocabulary import vocabulary_names
 
 @dataclass(frozen=True)
 class Result:
-    """A clinic with its distance from the searched place (None without a place)."""
+    """A clinic's card with its distance from the searched place (None without a place)."""
 
-    clinic: Clinic
+    card: Card
     distance_miles: float | None
 
 
@@ -63,15 +66,11 @@ def parse(args: Mapping[str, Any], vocabularies: dict[str, dict[str, str]]) -> S
     return parse_search_query(args, vocabularies, get_gazetteer().resolve)
 
 
-def find(
-    args: Mapping[str, Any], *, conditions: bool = True, telehealth_limit: int | None = None
-) -> Found:
+def find(args: Mapping[str, Any], *, telehealth_limit: int | None = None) -> Found:
     """Run the search the query string asks for.
 
-    Pages may ask for less than the API gives: `conditions=False` leaves the clinics'
-    conditions unloaded, and `telehealth_limit` loads only the first telehealth
-    programs (`telehealth_total` still counts them all). Each saves loading rows that
-    the page would not show. A place search with nothing in range also asks for the
+    `telehealth_limit` keeps only the first telehealth programs (`telehealth_total`
+    still counts them all). A place search with nothing in range also asks for the
     nearest matching clinics at any distance (`nearest`), so a patient always learns
     where the closest care is. Misspelled words are corrected and filter names typed
     as words become filters first (`understanding`); `understood` says what changed.
@@ -88,23 +87,35 @@ def find(
         )
         nearest_hits = _search(backend, anywhere).hits
     shown_telehealth = page.telehealth[:telehealth_limit]
-    wanted = page.hits + shown_telehealth + nearest_hits
-    clinics = clinics_by_ids([h.clinic_id for h in wanted], conditions)
-    # A clinic unpublished between indexing and now is skipped rather than shown.
-    results = [
-        Result(clinics[h.clinic_id], h.distance_miles) for h in page.hits if h.clinic_id in clinics
-    ]
-    telehealth = [
-        Result(clinics[h.clinic_id], None) for h in shown_telehealth if h.clinic_id in clinics
-    ]
-    nearest = [
-        Result(clinics[h.clinic_id], h.distance_miles)
-        for h in nearest_hits
-        if h.clinic_id in clinics
-    ]
+    cards = cards_of(page.hits + shown_telehealth + nearest_hits, vocabularies)
+
+    def shown(hits: list[Hit], distances: bool = True) -> list[Result]:
+        return [
+            Result(cards[h.clinic_id], h.distance_miles if distances else None)
+            for h in hits
+            if h.clinic_id in cards
+        ]
+
     return Found(
-        query, page, results, telehealth, vocabularies, len(page.telehealth), nearest, understood
+        query,
+        page,
+        shown(page.hits),
+        shown(shown_telehealth, distances=False),
+        vocabularies,
+        len(page.telehealth),
+        shown(nearest_hits),
+        understood,
     )
+
+
+def cards_of(hits: list[Hit], vocabularies: Vocabularies) -> dict[int, Card]:
+    """The hits' cards by clinic id: as the index returned them, or, for a hit without
+    one, from the listing's row (skipped when it is no longer published)."""
+    cards = {h.clinic_id: Card.load(h.card, vocabularies) for h in hits if h.card}
+    missing = [h.clinic_id for h in hits if h.clinic_id not in cards]
+    for clinic_id, clinic in clinics_by_ids(missing).items():
+        cards[clinic_id] = card_of(clinic, vocabularies)
+    return cards
 
 
 def _search(backend: SearchBackend, query: SearchQuery) -> SearchPage:

@@ -32,7 +32,11 @@ class CheckSummary:
 def check_summary(clinic: Clinic, today: date | None = None) -> CheckSummary:
     """Whether the listing's checks are current, or all out of date (neither: never
     checked, or a stated credential could not be confirmed)."""
-    newest = checked_ordinal(clinic)
+    return summary_of(checked_ordinal(clinic), today)
+
+
+def summary_of(newest: int, today: date | None = None) -> CheckSummary:
+    """The summary from `stated.checked_ordinal`'s day number (a result card keeps it)."""
     if not newest:
         return CheckSummary(credentials_checked=False, checks_expired=False)
     current = cutoffs(today).checked(newest)

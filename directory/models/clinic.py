@@ -72,6 +72,24 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def stale_since(day: date | None, today: date | None = None) -> bool:
+    """Whether a confirmation made on `day` is too old to trust (None: never made),
+    for listings and prices alike: older than STALE_AFTER_DAYS."""
+    if day is None:
+        return True
+    today = today or datetime.now(UTC).date()
+    return (today - day).days > STALE_AFTER_DAYS
+
+
+def price_label(price_min: int | None, price_max: int | None, insurance_accepted: bool) -> str:
+    """ "$450", "$400–$600", or a plain note when no price is published."""
+    if price_min is None:
+        return "Billed to insurance" if insurance_accepted else "Price not published"
+    if price_max is None or price_max == price_min:
+        return f"${price_min:,}"
+    return f"${price_min:,}–${price_max:,}"
+
+
 def as_utc(moment: datetime) -> datetime:
     """A stored time as an aware UTC datetime: SQLite hands back the naive UTC times
     the app wrote, PostgreSQL aware ones (in the session's zone)."""
@@ -196,10 +214,7 @@ class Clinic(_columns("ListingColumns", LISTING_FIELDS), db.Model):
 
     def is_stale(self, today: date | None = None) -> bool:
         """True when nobody confirmed the listing within STALE_AFTER_DAYS."""
-        if self.last_verified_at is None:
-            return True
-        today = today or datetime.now(UTC).date()
-        return (today - self.last_verified_at).days > STALE_AFTER_DAYS
+        return stale_since(self.last_verified_at, today)
 
     @property
     def has_published_price(self) -> bool:
@@ -236,16 +251,9 @@ class Offering(_columns("OfferingColumns", OFFERING_FIELDS), db.Model):
 
     def price_is_stale(self, today: date | None = None) -> bool:
         """True when nobody confirmed this price within STALE_AFTER_DAYS."""
-        if self.price_confirmed_on is None:
-            return True
-        today = today or datetime.now(UTC).date()
-        return (today - self.price_confirmed_on).days > STALE_AFTER_DAYS
+        return stale_since(self.price_confirmed_on, today)
 
     @property
     def price_label(self) -> str:
-        """ "$450", "$400–$600", or a plain note when no price is published."""
-        if self.price_min is None:
-            return "Billed to insurance" if self.insurance_accepted else "Price not published"
-        if self.price_max is None or self.price_max == self.price_min:
-            return f"${self.price_min:,}"
-        return f"${self.price_min:,}–${self.price_max:,}"
+        """See `price_label`."""
+        return price_label(self.price_min, self.price_max, self.insurance_accepted)

@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from flask import current_app, url_for
 
 from ..geo import get_gazetteer
+from ..listings.cards import Card
 from ..models import Clinic
 from .template_helpers import miles
 
@@ -35,7 +36,7 @@ _CELL = 1.0  # degrees: the grid the towns are bucketed in
 _SMALL_BOX_CELLS = 64  # a box of more cells is searched biggest town first instead
 
 
-def directions(clinic: Clinic) -> dict[str, str] | None:
+def directions(clinic: Clinic | Card) -> dict[str, str] | None:
     """Links to directions to the clinic's street address, or None without one.
 
     By address, not coordinates: ours are the ZIP's centre. `web` is the plain link
@@ -53,7 +54,7 @@ def directions(clinic: Clinic) -> dict[str, str] | None:
     }
 
 
-def _point(clinic: Clinic, distance_miles: float | None) -> dict[str, Any] | None:
+def _point(clinic: Clinic | Card, distance_miles: float | None) -> dict[str, Any] | None:
     if clinic.lat is None or clinic.lng is None or not clinic.in_person:
         return None
     return {
@@ -148,7 +149,7 @@ def tiles() -> dict[str, str]:
 
 
 def map_data(
-    items: Iterable[tuple[Clinic, float | None]],
+    items: Iterable[tuple[Clinic | Card, float | None]],
     center: tuple[float, float, str] | None = None,
 ) -> dict[str, Any]:
     """The JSON block for one page: `items` are (clinic, distance) in the order shown.

@@ -1,7 +1,7 @@
 """Jinja filters and globals the public templates use.
 
 The app factory calls `register(app)`. Everything here is pure formatting: no
-database access, no request state (`check_summary` reads checks loaded with the page).
+database access, no request state.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from datetime import date, datetime
 from flask import Flask
 
 from ..geo import US_STATES
-from ..listings.trust_summary import check_summary
 from ..models.languages import LANGUAGE_NAMES
 from ..models.listing_fields import PRICE_INCLUDES
 from ..slugs import slugify
@@ -106,4 +105,3 @@ def register(app: Flask) -> None:
     app.add_template_filter(price_include, "price_include")
     app.add_template_filter(slugify, "city_slug")
     app.add_template_global(plural, "plural")
-    app.add_template_global(check_summary, "check_summary")

@@ -10,15 +10,17 @@ from werkzeug.datastructures import MultiDict
 
 from ..geo import US_STATES
 from ..listings import catalog
+from ..listings.cards import Card, card_of
 from ..listings.confirmations import section_dates
 from ..listings.credentials import credential_statuses
 from ..listings.finder import find
 from ..listings.vocabulary import vocabulary_names
+from ..models import Clinic
 from ..models.clinic import PRICE_CONFIRMATIONS, STALE_AFTER_DAYS
 from ..models.credentials import SOURCES
 from ..page_cache import cached_for_anonymous
 from ..search import QueryError
-from ..search.query import FILTERS
+from ..search.query import FILTERS, TELEHEALTH_SHOWN
 from ..slugs import slugify
 from . import bp, search_summary
 from .map_data import map_data
@@ -31,8 +33,6 @@ STATUS_ANCHORS = {
     "due": "out-of-date",
     "not_confirmed": "not-confirmed",
 }
-# Telehealth programs listed under the results; the rest are one link away.
-TELEHEALTH_SHOWN = 10
 
 
 @bp.get("/")
@@ -50,8 +50,8 @@ def home():
 def search():
     """Results with filters, counts and a telehealth section; errors keep the form values."""
     try:
-        # Result cards list no conditions; a phone shows a few telehealth programs.
-        found = find(request.args, conditions=False, telehealth_limit=TELEHEALTH_SHOWN)
+        # A phone shows a few telehealth programs, and links to the rest.
+        found = find(request.args, telehealth_limit=TELEHEALTH_SHOWN)
     except QueryError as error:
         return (
             render_template(
@@ -87,7 +87,7 @@ def search():
         canonical_url=canonical_search_url(request.args),
         vocabularies=found.vocabularies,
         map=map_data(
-            [(r.clinic, r.distance_miles) for r in found.results or found.nearest],
+            [(r.card, r.distance_miles) for r in found.results or found.nearest],
             center=(place.lat, place.lng, search_summary.place_name(place)) if place else None,
         ),
     )
@@ -180,7 +180,7 @@ def browse_state(state: str):
         state=code,
         state_name=US_STATES[code],
         cities=[(city, slugify(city), n) for city, n in catalog.cities_with_counts(code)],
-        telehealth=catalog.telehealth_serving(code),
+        telehealth=cards(catalog.telehealth_serving(code)),
     )
 
 
@@ -199,9 +199,15 @@ def browse_city(state: str, city: str):
         state=code,
         state_name=US_STATES[code],
         city=name,
-        clinics=catalog.clinics_in_city(code, name),
+        clinics=cards(catalog.clinics_in_city(code, name)),
         search_url=url_for("public.search", where=f"{name}, {code}"),
     )
+
+
+def cards(clinics: list[Clinic]) -> list[Card]:
+    """Listings read from the database as the cards that results show."""
+    vocabularies = vocabulary_names()
+    return [card_of(clinic, vocabularies) for clinic in clinics]
 
 
 @bp.get("/about")

@@ -28,11 +28,14 @@ class IndexDamaged(Exception):
 
 @dataclass(frozen=True)
 class Hit:
-    """One clinic in a result list: its id, and its distance when a place was given."""
+    """One clinic in a result list: its id, its distance when a place was given, and
+    its result card as the index keeps it (`listings.cards`; None from an engine
+    that keeps none). Hits compare by what the search found, not by their cards."""
 
     clinic_id: int
     distance_miles: float | None = None
     score: float | None = None
+    card: str | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, fields
 
 from ..geo import US_STATES
+from ..listings.cards import card_text
 from ..listings.stated import checked_ordinal
 from ..models import Clinic
 
@@ -44,6 +45,8 @@ class ClinicDocument:
     # confirmation (0: a treatment's price never was); `trust.cutoffs` judges them
     checked_ordinal: int = 0
     prices_ordinal: int = 0
+    # what the listing's result card shows (`listings.cards`), returned with each hit
+    card: str = ""
 
     @property
     def modalities(self) -> tuple[str, ...]:
@@ -89,6 +92,7 @@ def clinic_document(clinic: Clinic) -> ClinicDocument:
         accepting=bool(clinic.accepting_new_patients),
         checked_ordinal=checked_ordinal(clinic),
         prices_ordinal=_prices_ordinal(clinic),
+        card=card_text(clinic),
     )
 
 

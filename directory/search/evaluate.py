@@ -24,7 +24,7 @@ import numpy as np
 from ..geo import bounding_box, miles_between
 from ..geo.distance import METERS_PER_MILE, WGS84_A_METERS, WGS84_F
 from .backend import Hit, SearchPage
-from .query import FILTERS, SearchQuery
+from .query import FILTERS, TELEHEALTH_LIMIT, SearchQuery
 from .trust import TrustCutoffs, cutoffs
 
 # Andoyer-Lambert is within 1.1e-5 (relative) of the WGS-84 geodesic at US distances
@@ -35,7 +35,6 @@ ESTIMATE_ERROR = 1e-4
 # Below this the formula loses precision (points within metres, or antipodal).
 _DEGENERATE = 1e-12
 INFINITY = float("inf")
-TELEHEALTH_LIMIT = 50
 
 Mask = np.ndarray  # bool, one entry per document number
 Index = np.ndarray  # int64 document numbers
@@ -200,7 +199,9 @@ class Evaluator:
     scores documents, and is only called when the order is by relevance (or for the
     short telehealth list), so a text search by distance never pays for it.
     `trust` holds the day numbers from which a check or a price still counts
-    (today's by default).
+    (today's by default). `card(docnum)` reads a document's result card, which
+    each hit carries (read for the hits alone: a card is a few hundred bytes, too
+    much to keep for every document in every worker).
     """
 
     def __init__(
@@ -212,8 +213,10 @@ class Evaluator:
         text_matches: Mask | None,
         scorer: Callable[[Index], np.ndarray] | None = None,
         trust: TrustCutoffs | None = None,
+        card: Callable[[int], str | None] | None = None,
     ):
         self.table = table
+        self.card = card
         self.postings = postings
         self.codes = codes
         self.query = query
@@ -454,12 +457,12 @@ class Evaluator:
             self._every_filter(licensed, filters, self._priced(self.query.modality))
         )
         scores = self._score_array(docnums)
-        ids = self.table.clinic_id[docnums]
         order = np.lexsort((*self._ties(docnums), self._lowest_price(docnums), -scores))
         order = order[:TELEHEALTH_LIMIT]
         scored = self.scorer is not None
         return [
-            Hit(int(ids[i]), None, float(scores[i]) if scored else None) for i in order.tolist()
+            self._hit(int(docnums[i]), float(scores[i]) if scored else None, measured=False)
+            for i in order.tolist()
         ]
 
     def _score_array(self, docnums: Index) -> np.ndarray:
@@ -473,4 +476,5 @@ class Evaluator:
         distance = None
         if measured and not np.isnan(self.table.lat[docnum]):
             distance = self.exact(docnum)
-        return Hit(int(self.table.clinic_id[docnum]), distance, score)
+        card = self.card(docnum) if self.card else None
+        return Hit(int(self.table.clinic_id[docnum]), distance, score, card)

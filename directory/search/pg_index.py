@@ -1,6 +1,6 @@
 """The PostgreSQL search index's table and how it is written.
 
-`search_document` (migrations 0003 and 0007) holds one row per published clinic: a weighted
+`search_document` (migrations 0003, 0007 and 0013) holds one row per published clinic: a weighted
 `tsvector` (name A > modalities and conditions B > description and place C) under
 GIN, with the synonym group words of `synonyms.annotate` indexed exactly as the
 Whoosh backend indexes them, and a `geography(Point,4326)` under GiST. Every write
@@ -47,7 +47,7 @@ _UPSERT = text(
     INSERT INTO {TABLE} (
         clinic_id, fingerprint, in_person, telehealth, states_served, geog,
         modality, condition, insurer, payment, prices, verified_ordinal, state, accepting,
-        checked_ordinal, prices_ordinal, document
+        checked_ordinal, prices_ordinal, card, document
     ) VALUES (
         :clinic_id, :fingerprint, :in_person, :telehealth, CAST(:states_served AS text[]),
         CASE WHEN CAST(:lat AS double precision) IS NULL
@@ -57,7 +57,7 @@ _UPSERT = text(
         END,
         CAST(:modality AS text[]), CAST(:condition AS text[]), CAST(:insurer AS text[]),
         CAST(:payment AS text[]), CAST(:prices AS jsonb), :verified_ordinal, :state, :accepting,
-        :checked_ordinal, :prices_ordinal,
+        :checked_ordinal, :prices_ordinal, :card,
         setweight(to_tsvector('{TEXT_CONFIG}', :name_text), 'A')
         || setweight(to_tsvector('{TEXT_CONFIG}', :tags_text), 'B')
         || setweight(to_tsvector('{TEXT_CONFIG}', :body_text), 'C')
@@ -69,7 +69,8 @@ _UPSERT = text(
         insurer = EXCLUDED.insurer, payment = EXCLUDED.payment, prices = EXCLUDED.prices,
         verified_ordinal = EXCLUDED.verified_ordinal, state = EXCLUDED.state,
         accepting = EXCLUDED.accepting, checked_ordinal = EXCLUDED.checked_ordinal,
-        prices_ordinal = EXCLUDED.prices_ordinal, document = EXCLUDED.document
+        prices_ordinal = EXCLUDED.prices_ordinal, card = EXCLUDED.card,
+        document = EXCLUDED.document
     """
 )
 
@@ -118,6 +119,7 @@ def _params(doc: ClinicDocument) -> dict[str, Any]:
         "accepting": doc.accepting,
         "checked_ordinal": doc.checked_ordinal,
         "prices_ordinal": doc.prices_ordinal,
+        "card": doc.card,
         "name_text": searchable(doc.name),
         "tags_text": searchable(doc.tags),
         "body_text": searchable(doc.body),

@@ -10,7 +10,7 @@ the sphere (`<->`) as a cheap bound first.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import text
@@ -18,9 +18,8 @@ from sqlalchemy.engine import Connection
 
 from ..geo.distance import METERS_PER_MILE
 from .backend import Hit
-from .evaluate import TELEHEALTH_LIMIT
 from .pg_index import TABLE, TEXT_CONFIG, kept
-from .query import FILTERS, SearchQuery
+from .query import FILTERS, TELEHEALTH_LIMIT, SearchQuery
 from .synonyms import expand, group_token
 from .trust import TrustCutoffs, cutoffs
 
@@ -424,6 +423,27 @@ def facet_sql(plan: Plan) -> list[str]:
             f"FROM (SELECT unnest(s.{name}) AS code, s.* FROM space s) t GROUP BY t.code"
         )
     return parts
+
+
+def with_cards(conn: Connection, *lists: list[Hit]) -> list[list[Hit]]:
+    """These hit lists with each hit's result card, read by id in one statement.
+
+    Apart from the search's own statements, so a page, its telehealth programs and
+    the nearest clinics (and those kept per generation by `pg_statistics`) all take
+    their cards the same way; a row rewritten meanwhile gives its newer card, and
+    a row removed meanwhile none (the finder skips it).
+    """
+    ids = sorted({hit.clinic_id for hits in lists for hit in hits})
+    if not ids:
+        return [list(hits) for hits in lists]
+    rows = conn.execute(
+        text(f"SELECT clinic_id, card FROM {TABLE} WHERE clinic_id = ANY(:ids)"), {"ids": ids}
+    )
+    cards = {clinic_id: card for clinic_id, card in rows}
+    return [
+        [replace(hit, card=cards.get(hit.clinic_id)) for hit in hits if hit.clinic_id in cards]
+        for hits in lists
+    ]
 
 
 def telehealth_hits(

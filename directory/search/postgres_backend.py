@@ -135,10 +135,11 @@ class PostgresBackend(SearchBackend):
                 statistics.keep(key, shared)
         if plan.point:
             conn.exec_driver_sql(_PARALLEL)
+        hits, telehealth = pg_query.with_cards(conn, hits, list(shared.telehealth))
         return SearchPage(
             query=query,
             hits=hits,
             total=shared.total,
-            telehealth=list(shared.telehealth),
+            telehealth=telehealth,
             facets={name: dict(sorted(shared.facets[name].items())) for name in FILTERS},
         )

@@ -23,6 +23,10 @@ DEFAULT_PER_PAGE = 20
 MAX_PER_PAGE = 50
 MAX_PAGE = 1000
 MAX_TEXT = 200
+# Telehealth programs serving the searched state: how many a search finds at most,
+# and how many an answer lists unless asked for more (`telehealth`).
+TELEHEALTH_LIMIT = 50
+TELEHEALTH_SHOWN = 10
 MAX_PRICE = 100_000
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 # What each parameter is called in a message: people read these, so never the
@@ -38,12 +42,15 @@ NAMES = {
     "exact": "The choice to search the words as typed",
     "accepting": "The choice of clinics accepting new patients",
     "checked": "The choice of listings whose credentials the directory checked",
+    "telehealth": "The number of telehealth programs",
 }
 NUMBER_RULES = {
     "radius": f"The distance must be a whole number of miles from 1 to {MAX_RADIUS}, like 50.",
     "max_price": "Maximum price must be a whole number of dollars, like 500.",
     "page": f"The page number must be a whole number from 1 to {MAX_PAGE:,}.",
     "per_page": f"Results per page must be a whole number from 1 to {MAX_PER_PAGE}.",
+    "telehealth": "The number of telehealth programs to list must be a whole number "
+    f"from 0 to {TELEHEALTH_LIMIT}.",
 }
 FILTER_NOUNS = {
     "modality": "treatment",
@@ -180,6 +187,13 @@ def _integer(args: Mapping[str, Any], name: str, low: int, high: int) -> int | N
     if value is None or not low <= value <= high:
         raise QueryError(name, NUMBER_RULES[name])
     return value
+
+
+def parse_telehealth_shown(args: Mapping[str, Any]) -> int:
+    """How many of the telehealth programs an answer lists (`telehealth`, raises
+    `QueryError`): TELEHEALTH_SHOWN unless the client asks for more, or none."""
+    shown = _integer(args, "telehealth", 0, TELEHEALTH_LIMIT)
+    return TELEHEALTH_SHOWN if shown is None else shown
 
 
 def _flag(args: Mapping[str, Any], name: str, rule: str) -> bool:

@@ -90,6 +90,11 @@ class Generation:
                 return mask_of(self.table.size, found) & self.table.live
             return mask_of(self.table.size, self.searcher.docs_for_query(query))
 
+    def card(self, docnum: int) -> str | None:
+        """The document's result card (None from a row written before cards were)."""
+        with self.lock, reading():
+            return self.searcher.stored_fields(docnum)["row"].get("card")
+
     def field_codes(self, name: str) -> list[str]:
         """The vocabulary codes indexed in a keyword field, sorted."""
         found = self.codes.get(name)

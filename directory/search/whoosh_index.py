@@ -38,7 +38,9 @@ REBUILD_PROCS = 2
 PARALLEL_REBUILD_FROM = 5_000
 # The stored row's shape; raise it whenever `_fields` writes the row differently
 # (2: the clinic's state and whether it accepts new patients; 3: the day numbers
-# of its newest credential check and oldest price confirmation).
+# of its newest credential check and oldest price confirmation). The result card
+# (`card`) is read only for hits, with `get`: a row written before cards were has
+# none, and its hit is shown from the database until the index queue re-indexes it.
 ROW_FORMAT = 3
 
 
@@ -93,6 +95,7 @@ def _fields(doc: ClinicDocument) -> dict[str, object]:
             "accepting": doc.accepting,
             "checked": doc.checked_ordinal,
             "prices_confirmed": doc.prices_ordinal,
+            "card": doc.card,
         },
         "name": _distinct_words(doc.name),
         "tags": _distinct_words(doc.tags),

@@ -112,5 +112,11 @@ def run(generation: Generation, parser: MultifieldParser, query: SearchQuery) ->
         return found
 
     return Evaluator(
-        generation.table, postings, generation.field_codes, query, text_matches, scorer
+        generation.table,
+        postings,
+        generation.field_codes,
+        query,
+        text_matches,
+        scorer,
+        card=generation.card,
     ).run()
