@@ -8,10 +8,16 @@ before and after, and a rewording that search shows reaches the index.
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
+from directory import create_app
 from directory.extensions import db
-from directory.listings.vocabulary import VocabularyError, add_entry, change_entry
+from directory.listings.vocabulary import (
+    VocabularyError,
+    add_entry,
+    change_entry,
+    vocabulary_names,
+)
 from directory.models import AuditEvent, Clinic, Condition, Insurer, Modality, SearchQueue, User
 from tests.helpers import Site
 
@@ -162,3 +168,39 @@ def test_only_a_vocabularys_own_fields_are_editable(site):
             change_entry(editor, insurer, {"synonyms": ["x"]})
         with pytest.raises(ValueError, match="is not a vocabulary"):
             add_entry(editor, Clinic, {"code": "x", "name": "X"})
+
+
+def test_names_are_kept_per_process_until_any_server_changes_one(site, tmp_path):
+    """Two app processes on one database (two apps here: each keeps its own names).
+    Reading the names again costs one small query; a rename or an addition made
+    through either shows in the other's very next read."""
+    app = site.app
+    other = create_app(
+        {
+            **{k: app.config[k] for k in ("TESTING", "SECRET_KEY", "SQLALCHEMY_DATABASE_URI")},
+            "SEARCH_INDEX_DIR": str(tmp_path / "other-index"),
+        },
+        instance_path=tmp_path,
+    )
+    with app.app_context():
+        first = vocabulary_names()
+        statements: list[str] = []
+
+        def record(conn, cursor, statement, *args) -> None:
+            statements.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        assert vocabulary_names() == first
+        event.remove(db.engine, "before_cursor_execute", record)
+        assert len(statements) == 1 and "vocabulary_stamp" in statements[0]
+    with other.app_context():
+        editor = db.session.get(User, site.editor)
+        insurer = db.session.scalars(select(Insurer).where(Insurer.code == "aetna")).one()
+        change_entry(editor, insurer, {"name": "Aetna Renamed"})
+        add_entry(editor, Insurer, {"code": "newplan", "name": "New Plan", "sort_order": 99})
+        db.session.remove()
+        db.engine.dispose()
+    with app.app_context():
+        names = vocabulary_names()["insurer"]
+        assert names["aetna"] == "Aetna Renamed" and names["newplan"] == "New Plan"
+        db.session.remove()

@@ -15,12 +15,13 @@ import re
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, select
+from flask import current_app
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..config import PROJECT_ROOT
 from ..extensions import db
-from ..models import VOCABULARIES, Offering, User
+from ..models import VOCABULARIES, Offering, User, VocabularyStamp
 from ..models.clinic import clinic_condition
 from ..models.taxonomy import Condition, Insurer, Modality, PaymentOption
 from ..search import sync
@@ -57,12 +58,37 @@ def load_vocabularies(seed_dir: Path = SEED_DIR) -> dict[str, int]:
             db.session.add(model(code=entry["code"], sort_order=sort_order, **values))
             count += 1
         added[name] = count
+    if any(added.values()):
+        moved_on()
     db.session.commit()
     return added
 
 
 def vocabulary_names() -> dict[str, dict[str, str]]:
-    """{filter name: {code: display name}} in display order, for forms and facets."""
+    """{filter name: {code: display name}} in display order, for forms and facets.
+
+    Kept per app process until the stamp moves (`VocabularyStamp`): one small read per
+    call instead of four tables. The dictionaries are shared: read them, never change
+    them. Reading the stamp before the names means names cached under a stamp are at
+    least that new, so a change is never missed; without the stamp row (a database
+    set up by hand) nothing is kept.
+    """
+    stamp = db.session.scalar(select(VocabularyStamp.stamp))
+    kept = current_app.extensions.get("vocabulary_names")
+    if stamp is not None and kept is not None and kept[0] == stamp:
+        return kept[1]
+    names = _read_names()
+    if stamp is not None:
+        current_app.extensions["vocabulary_names"] = (stamp, names)
+    return names
+
+
+def moved_on() -> None:
+    """Move the stamp on, in the caller's transaction (every change to a vocabulary)."""
+    db.session.execute(update(VocabularyStamp).values(stamp=VocabularyStamp.stamp + 1))
+
+
+def _read_names() -> dict[str, dict[str, str]]:
     result: dict[str, dict[str, str]] = {}
     for name, model in VOCABULARIES.items():
         rows = db.session.execute(
@@ -132,6 +158,7 @@ def add_entry(
             before=dict.fromkeys(shown),
             after=shown,
         )
+        moved_on()
         db.session.commit()
     except IntegrityError as exc:  # the form's uniqueness check raced another save
         db.session.rollback()
@@ -170,6 +197,7 @@ def change_entry(
     reindex = bool(set(changes) & set(INDEXED.get(kind, ())))
     if reindex:
         sync.enqueue_selected(_clinics_using(kind, entry))
+    moved_on()
     db.session.commit()
     if reindex:
         sync.drain()

@@ -8,7 +8,14 @@ from .insights import ListingCount
 from .invitations import ClaimInvitation
 from .moderation import AuditEvent, Revision
 from .search_queue import SearchQueue
-from .taxonomy import VOCABULARIES, Condition, Insurer, Modality, PaymentOption
+from .taxonomy import (
+    VOCABULARIES,
+    Condition,
+    Insurer,
+    Modality,
+    PaymentOption,
+    VocabularyStamp,
+)
 
 __all__ = [
     "VOCABULARIES",
@@ -28,4 +35,5 @@ __all__ = [
     "Modality",
     "Offering",
     "PaymentOption",
+    "VocabularyStamp",
 ]

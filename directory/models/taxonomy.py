@@ -6,7 +6,7 @@ what patients read and editors may reword without breaking links.
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -49,6 +49,18 @@ class PaymentOption(_Vocabulary, db.Model):
     """A way to pay: self-pay, financing, HSA/FSA, superbill, sliding scale."""
 
     __tablename__ = "payment_option"
+
+
+class VocabularyStamp(db.Model):
+    """One row that every change to any vocabulary moves on, in its own transaction:
+    processes keep the names they read until it moves (`vocabulary.vocabulary_names`),
+    so a search reads one number instead of four tables, and a rename shows at once
+    on every server (migration 0014)."""
+
+    __tablename__ = "vocabulary_stamp"
+
+    id: Mapped[bool] = mapped_column(Boolean, primary_key=True, default=True)
+    stamp: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
 
 
 VOCABULARIES: dict[str, type[_Vocabulary]] = {
