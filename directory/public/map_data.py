@@ -14,6 +14,7 @@ this page shows, and is cached with the page.
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict
 from collections.abc import Iterable
 from functools import cache
@@ -92,25 +93,29 @@ def _towns() -> tuple[dict[tuple[int, int], list[Town]], list[Town]]:
         )
         for (name, _state), at in spots.items()
     ]
-    towns.sort(key=lambda town: (-town[3], town[0]))
+    towns.sort(key=_biggest_first)
     grid: dict[tuple[int, int], list[Town]] = defaultdict(list)
     for town in towns:
         grid[int(town[1] // _CELL), int(town[2] // _CELL)].append(town)
     return dict(grid), towns
 
 
+def _biggest_first(town: Town) -> tuple[int, str]:
+    return -town[3], town[0]
+
+
 def _biggest_in(south: float, north: float, west: float, east: float) -> list[Town]:
     """The PLACES_PER_MARGIN biggest towns in a box: from its grid cells when it is
     small, else the first found in the list of all towns, biggest first (a wide box
-    fills up at once)."""
+    fills up at once). Each cell's towns are biggest first already, so the cells are
+    merged lazily rather than sorted: only the towns up to the last one taken are
+    looked at."""
     grid, biggest_first = _towns()
     rows = range(int(south // _CELL), int(north // _CELL) + 1)
     columns = range(int(west // _CELL), int(east // _CELL) + 1)
     if len(rows) * len(columns) <= _SMALL_BOX_CELLS:
-        candidates: Iterable[Town] = sorted(
-            (town for r in rows for c in columns for town in grid.get((r, c), ())),
-            key=lambda town: (-town[3], town[0]),
-        )
+        cells = [grid[r, c] for r in rows for c in columns if (r, c) in grid]
+        candidates: Iterable[Town] = heapq.merge(*cells, key=_biggest_first)
     else:
         candidates = biggest_first
     found: list[Town] = []

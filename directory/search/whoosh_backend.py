@@ -75,7 +75,7 @@ class WhooshBackend(SearchBackend):
         # The folder this process found damaged: searches answer at once until a
         # rebuild publishes another one.
         self._damaged: Path | None = None
-        self._parser = whoosh_query.text_parser(self.schema)
+        self._texts = whoosh_query.TextQueries(self.schema)
 
     @property
     def index_dir(self) -> Path:
@@ -306,7 +306,7 @@ class WhooshBackend(SearchBackend):
         for attempt in range(OPEN_RETRIES):
             generation = self._current()
             page, failure = outcome(
-                partial(whoosh_query.run, generation, self._parser, query), ReadFailed
+                partial(whoosh_query.run, generation, self._texts, query), ReadFailed
             )
             if failure is None:
                 return page  # type: ignore[return-value]

@@ -18,15 +18,40 @@ from whoosh.query import And, NullQuery, Or, Query, Term
 
 from .backend import SearchPage
 from .evaluate import Evaluator, Mask
+from .memo import Memo
 from .query import SearchQuery
 from .synonyms import expand, group_token
 from .whoosh_generation import Generation
 from .whoosh_index import FIELD_WEIGHTS, TEXT_FIELDS
 
+# Wordings whose parsed query a process keeps (each a few small objects).
+PARSED_CACHE = 2048
+
 
 def text_parser(schema: Schema) -> MultifieldParser:
     """Whoosh's parser over the text fields: every word must match in some field."""
     return MultifieldParser(list(TEXT_FIELDS), schema, group=AndGroup)
+
+
+class TextQueries:
+    """The text queries of a process, parsed once per wording.
+
+    Whoosh's parser and stemmer cost more than searching a known word (a quarter of
+    a place + text search), and patients reuse a small vocabulary. A parse depends
+    only on the words and the schema, never on the index contents, so it outlives
+    generations; queries are only read afterwards, so threads share them.
+    """
+
+    def __init__(self, schema: Schema, size: int = PARSED_CACHE):
+        self.parser = text_parser(schema)
+        self._parsed = Memo(size)
+
+    def parse(self, text: str) -> Query:
+        parsed = self._parsed.get(text)
+        if parsed is None:
+            parsed = text_query(self.parser, text)
+            self._parsed.put(text, parsed)
+        return parsed
 
 
 def text_query(parser: MultifieldParser, text: str) -> Query:
@@ -91,12 +116,12 @@ def scores(generation: Generation, query: Query, docnums: np.ndarray) -> np.ndar
     return found
 
 
-def run(generation: Generation, parser: MultifieldParser, query: SearchQuery) -> SearchPage:
+def run(generation: Generation, texts: TextQueries, query: SearchQuery) -> SearchPage:
     """The query's page on this generation (raises `ReadFailed` when a read fails)."""
     text_matches = None
     scorer = None
     if query.q:
-        parsed = text_query(parser, query.q)
+        parsed = texts.parse(query.q)
         text_matches = np.zeros(generation.table.size, dtype=bool)
         if parsed is not NullQuery:
             text_matches = matching(generation, parsed)
