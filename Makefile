@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run dev test provision setup lint bench lighthouse clean
+.PHONY: run dev test provision setup lint bench bench-peers lighthouse clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,16 @@ lint: $(VENV)/.installed-test
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python bench/search.py
+
+# Our search API beside Datasette on the same synthetic listings (bench/peers.py);
+# datasette and sqlite-utils come from the `bench` extras, for this target only.
+PEERS_ARGS ?= --size 1000 10000 100000
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $@
+
+bench-peers: $(VENV)/.installed-bench
+	$(BIN)/python bench/peers.py $(PEERS_ARGS)
 
 lighthouse: $(VENV)/.installed $(VENDOR)/.stamp
 	$(BIN)/python bench/lighthouse.py
