@@ -12,11 +12,14 @@ a scratch database `bench_<random>` with PostGIS, created and dropped here) and
 serves it with `gunicorn --config gunicorn.conf.py` on 127.0.0.1:<free port>
 (gthread, WEB_WORKERS x WEB_THREADS, default 2 x 4; `--workers`, `--web-threads`).
 
-`--concurrency N ...`: for each level, N clients at once for `--seconds`, each on
-its own keep-alive connection and with a cookie of its own (so the page cache,
-which only answers cookie-less visitors, never does), each request the next of
-12,000 different `/search` pages. The server is `wsgi:app`, exactly what
-`make run` serves. Reported per level: throughput, p50/p95/p99 latency (send to
+`--concurrency N ...`: for each level, N clients at once, each on its own
+keep-alive connection and with a cookie of its own (so the page cache, which only
+answers cookie-less visitors, never does), asking in turn, in slices of 5 s until
+each had `--seconds`: the next of 12,000 different `/search` pages, the next of
+12,000 different `/api/v1/search` answers, and `/bench/ping`; each search is
+reported as a share of the trivial route's throughput measured in the same rounds.
+The server is `http_load:bench_app()`: `wsgi:app`, exactly what `make run` serves,
+with /bench/ping added. Reported per level: throughput, p50/p95/p99 latency (send to
 last byte) and errors: 5xx answers and transport errors (refused, reset, timed
 out after `--timeout`). The clients are pure Python (asyncio) and share the
 machine's cores with the server.
@@ -32,6 +35,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import math
 import os
 import random
 import re
@@ -60,10 +64,9 @@ DISTINCT = 12_000
 
 
 def bench_app():
-    """gunicorn's app factory (`http_load:bench_app()`): the product app plus /bench/ping."""
-    from directory import create_app
-
-    app = create_app()
+    """gunicorn's app factory (`http_load:bench_app()`): `make run`'s app (`wsgi:app`,
+    with its start-up work) plus /bench/ping."""
+    from wsgi import app
 
     @app.get("/bench/ping")
     def bench_ping() -> str:
@@ -246,6 +249,14 @@ class Level:
     def other_errors(self) -> int:
         return sum(n for status, n in self.statuses.items() if 300 <= status < 500)
 
+    def add(self, other: Level) -> None:
+        """Count another slice of the same clients as part of this run."""
+        self.seconds += other.seconds
+        self.latencies += other.latencies
+        self.transport_errors += other.transport_errors
+        for status, n in other.statuses.items():
+            self.statuses[status] = self.statuses.get(status, 0) + n
+
     def percentile(self, p: float) -> float:
         ordered = sorted(self.latencies)
         if not ordered:
@@ -334,50 +345,83 @@ def concurrent_run(base: str, clients: int, seconds: float, timeout: float, path
     return run
 
 
-def _levels(base: str, label: str, args: argparse.Namespace, paths) -> list[tuple[str, Level]]:
-    """A warm-up, then each concurrency level against the server at `base`."""
-    concurrent_run(base, 4, args.warmup, args.timeout, paths)  # not reported
+# What the clients ask for, each in turn in slices of SLICE seconds, so machine noise
+# hits them alike: results pages, the JSON API, and the trivial route beside them.
+TARGETS = {"/search": "pages", "/api/v1/search": "API", "/bench/ping": "trivial route"}
+SLICE = 5.0
+
+
+def _levels(
+    base: str, label: str, args: argparse.Namespace, targets: dict[str, Iterator[str]]
+) -> list[tuple[str, str, Level]]:
+    """A warm-up, then each concurrency level against the server at `base`: every
+    target for `--seconds` in all, in interleaved slices."""
+    for paths in targets.values():
+        concurrent_run(base, 4, args.warmup, args.timeout, paths)  # not reported
     results = []
     for clients in args.concurrency:
-        run = concurrent_run(base, clients, args.seconds, args.timeout, paths)
-        results.append((label, run))
-        print(
-            f"{label} {clients} clients: {len(run.latencies)} answers, "
-            f"{run.server_errors} 5xx, {run.transport_errors} transport errors",
-            flush=True,
-        )
+        runs = {target: Level(clients) for target in targets}
+        slices = max(1, math.ceil(args.seconds / SLICE))
+        for _ in range(slices):
+            for target, paths in targets.items():
+                slice_run = concurrent_run(
+                    base, clients, args.seconds / slices, args.timeout, paths
+                )
+                runs[target].add(slice_run)
+        for target, run in runs.items():
+            results.append((label, target, run))
+            print(
+                f"{label} {TARGETS[target]} {clients} clients: {len(run.latencies)} answers, "
+                f"{run.server_errors} 5xx, {run.transport_errors} transport errors",
+                flush=True,
+            )
     return results
 
 
 def concurrency_mode(args: argparse.Namespace) -> int:
-    paths = itertools.cycle(distinct_searches("/search", DISTINCT))
-    results: list[tuple[str, Level]] = []
+    targets = {
+        "/search": itertools.cycle(distinct_searches("/search", DISTINCT)),
+        "/api/v1/search": itertools.cycle(distinct_searches("/api/v1/search", DISTINCT)),
+        "/bench/ping": itertools.repeat("/bench/ping"),
+    }
+    results: list[tuple[str, str, Level]] = []
     peaks: dict[str, list[float]] = {}
-    if args.url:  # a server already running, e.g. `make run` on a fresh clone
-        results = _levels(args.url.rstrip("/"), args.url, args, paths)
+    if args.url:  # a server already running, e.g. `make run` on a fresh clone: no ping
+        targets.pop("/bench/ping")
+        results = _levels(args.url.rstrip("/"), args.url, args, targets)
     for backend in [] if args.url else args.backend:
-        with serve(args, backend, "wsgi:app", "/") as site:
-            results += _levels(site.base, backend, args, paths)
+        with serve(args, backend, "http_load:bench_app()", "/") as site:
+            results += _levels(site.base, backend, args, targets)
             peaks[backend] = worker_peaks_mb(site.server.pid)
     labels = {"whoosh": "SQLite + Whoosh", "postgres": "PostgreSQL + postgres search"}
     labels[args.url] = args.url
     print(
         f"\n{datetime.now(UTC):%Y-%m-%d %H:%M} UTC; gunicorn --config gunicorn.conf.py "
         f"(gthread, {args.workers} workers x {args.web_threads} threads), wsgi:app; "
-        f"{args.seconds:g} s per level; distinct /search pages, one cookie per client"
+        f"http_load:bench_app() (wsgi:app + /bench/ping); {args.seconds:g} s per target "
+        f"and level in {SLICE:g} s slices taken in turn; distinct searches (pages and API), "
+        "one cookie per client"
     )
     print(
-        "| engine | clients | answers | req/s | p50 ms | p95 ms | p99 ms "
-        "| 5xx | transport errors | other non-200 |"
+        "| engine | asked | clients | answers | req/s | of the trivial route | p50 ms "
+        "| p95 ms | p99 ms | 5xx | transport errors | other non-200 |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     failed = 0
-    for backend, run in results:
+    ping = {
+        (backend, run.clients): len(run.latencies) / run.seconds
+        for backend, target, run in results
+        if target == "/bench/ping" and run.seconds
+    }
+    for backend, target, run in results:
         failed += run.server_errors + run.transport_errors
+        rate = len(run.latencies) / run.seconds if run.seconds else 0.0
+        trivial = ping.get((backend, run.clients))
+        share = f"{rate / trivial:.0%}" if trivial and target != "/bench/ping" else ""
         print(
-            f"| {labels[backend]} | {run.clients} | {len(run.latencies):,} "
-            f"| {len(run.latencies) / run.seconds:.0f} | {run.percentile(50):.0f} "
-            f"| {run.percentile(95):.0f} | {run.percentile(99):.0f} | {run.server_errors} "
+            f"| {labels[backend]} | {TARGETS[target]} | {run.clients} | {len(run.latencies):,} "
+            f"| {rate:.0f} | {share} | {run.percentile(50):.1f} "
+            f"| {run.percentile(95):.1f} | {run.percentile(99):.1f} | {run.server_errors} "
             f"| {run.transport_errors} | {run.other_errors} |"
         )
     for backend, values in peaks.items():
