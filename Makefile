@@ -54,10 +54,12 @@ LOCAL_ENV := HOST=$(HOST) PORT=$(PORT) SITE_URL=$(SITE_URL) SECURE_COOKIES=0
 setup: $(VENV)/.installed $(VENDOR)/.stamp
 	$(LOCAL_ENV) $(BIN)/flask --app wsgi setup
 
-# gunicorn, as in production (settings in gunicorn.conf.py).
-run: setup
+# gunicorn, as in production (settings in gunicorn.conf.py). Its master makes the site
+# ready before forking the workers (SETUP_ON_START: what `make setup` does, without a
+# process of its own).
+run: $(VENV)/.installed $(VENDOR)/.stamp
 	@echo "Serving on http://$(HOST):$(PORT)/ with gunicorn (Ctrl-C to stop)"
-	$(LOCAL_ENV) $(BIN)/gunicorn --config gunicorn.conf.py
+	$(LOCAL_ENV) SETUP_ON_START=1 $(BIN)/gunicorn --config gunicorn.conf.py
 
 # Flask's development server: reloads on code changes, debugger on errors.
 dev: setup

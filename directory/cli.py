@@ -10,12 +10,12 @@ import time
 import click
 from flask import Flask
 from flask.cli import AppGroup
-from flask_migrate import upgrade
 
 from .imports.cli import import_command as listings_import
 from .listings import demo, freshness
 from .listings.vocabulary import load_vocabularies
 from .ops.cli import register as register_ops
+from .ops.site_setup import set_up
 from .search import IndexBusy, get_backend, sync
 
 search_cli = AppGroup("search", help="Maintain the search index.")
@@ -98,14 +98,4 @@ def register(app: Flask) -> None:
 
         Safe to run on every start: each step does nothing when already done.
         """
-        upgrade()
-        load_vocabularies()
-        want_demo = app.config["DEMO_DATA"] if demo_flag is None else demo_flag
-        if want_demo and demo.clinic_count() == 0:
-            click.echo(f"Loaded {demo.load_demo()} demo clinics (fictional).")
-        problems = get_backend().check()
-        if problems or not sync.verify().clean:
-            count = sync.rebuild()
-            reason = "it was damaged" if problems else "it did not match the database"
-            click.echo(f"Search index rebuilt ({reason}): {count} published clinics.")
-        click.echo("Ready.")
+        set_up(app, demo_flag, click.echo)
