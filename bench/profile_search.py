@@ -44,8 +44,12 @@ def _profile(call, top: int) -> None:
     stats.sort_stats("tottime").print_stats(top)
 
 
-def explain(kind: str, index: int) -> None:
-    """EXPLAIN ANALYZE every statement that one search of this kind sends (PostgreSQL)."""
+def explain(kind: str, index: int, cold: bool = False) -> None:
+    """EXPLAIN ANALYZE every statement that one search of this kind sends (PostgreSQL).
+
+    After one search of the same query (what is kept per process is warm) unless
+    `cold`: then the statements of a process's first such search (frequencies,
+    facets and total)."""
     from sqlalchemy import event
 
     from directory.extensions import db
@@ -55,7 +59,8 @@ def explain(kind: str, index: int) -> None:
 
     args = [a for k, a in query_mix(random.Random(7), 200) if k == kind][index]
     query = parse(_multi(args), vocabulary_names())
-    get_backend().search(query)  # warm
+    if not cold:
+        get_backend().search(query)  # warm
     statements: list[tuple[str, object]] = []
 
     def record(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -68,6 +73,9 @@ def explain(kind: str, index: int) -> None:
     event.remove(db.engine, "before_cursor_execute", record)
     with db.engine.connect() as conn:
         for statement, parameters in statements:
+            if statement.lstrip().upper().startswith("SET"):
+                conn.exec_driver_sql(statement)  # the search's SET LOCALs, in one transaction
+                continue
             if not statement.lstrip().upper().startswith(("SELECT", "WITH")):
                 continue
             plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, BUFFERS) " + statement, parameters)
@@ -85,6 +93,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--kind", default="place+text+filters", help="a kind of the query mix")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--cold", action="store_true", help="explain a first search (explain)")
     args = parser.parse_args()
     Path(args.workdir).mkdir(parents=True, exist_ok=True)
     app = _app(args.backend, args.workdir, args.database_url)
@@ -113,7 +122,7 @@ def main() -> None:
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
                     c.execute(text("ANALYZE"))
         elif args.step == "explain":
-            explain(args.kind, args.index)
+            explain(args.kind, args.index, args.cold)
         elif args.step == "rebuild":
             _profile(sync.rebuild, args.top)
         elif args.step == "query":

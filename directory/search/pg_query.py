@@ -235,9 +235,17 @@ def price_terms(sql: Sql, query: SearchQuery) -> tuple[str, Callable[[str], str]
 
 
 def page_and_counts(
-    conn: Connection, plan: Plan, query: SearchQuery, score: str, counted: bool
+    conn: Connection,
+    plan: Plan,
+    query: SearchQuery,
+    score: str,
+    counted: bool,
+    prefix: int | None = None,
 ) -> tuple[list[Hit], dict[str, dict[str, int]], int]:
     """The page, and when `counted` the facets and total, in one statement.
+
+    With `prefix`, the first `prefix` results in the page's order instead of the page
+    (`pg_statistics.Ranked`): ordering costs the same, and the rows are in hand.
 
     `space` holds the documents matching the text and the place, each with a flag
     per filter: the page and the total take those passing every filter, and the
@@ -250,11 +258,11 @@ def page_and_counts(
     a filter's index intersected with it, which reads tens of thousands of
     postings at 100k documents for a common code.
     """
-    parts = [page_sql(plan, query)]
+    parts = [page_sql(plan, query, prefix)]
     if counted:
         parts += facet_sql(plan)
         parts.append(
-            f"SELECT 'total', NULL, NULL, count(*), NULL, NULL, NULL "
+            f"SELECT 'total', NULL, NULL, count(*), NULL, NULL, NULL, NULL "
             f"FROM space s WHERE {plan.passing}"
         )
     ctes = [
@@ -279,6 +287,7 @@ def page_and_counts(
             row.clinic_id,
             float(row.distance) if row.distance is not None else None,
             float(row.score) if row.score is not None else None,
+            row.card,
         )
         for row in sorted(rows, key=lambda row: row.n)
     ]
@@ -356,21 +365,23 @@ def nearest_page(conn: Connection, plan: Plan, query: SearchQuery) -> list[Hit]:
                 ORDER BY d.geog <-> {plan.point} LIMIT {k}
             ) n
         )
-        SELECT d.clinic_id, {plan.distance("d")} AS distance
+        SELECT d.clinic_id, {plan.distance("d")} AS distance, d.card
         FROM {TABLE} d
         WHERE {plan.near} AND {matching}
           AND ST_DWithin(d.geog, {plan.point}, (SELECT bound FROM nearest), false)
         ORDER BY distance, {plan.ties("d")} LIMIT {limit} OFFSET {offset}
     """
     return [
-        Hit(row.clinic_id, float(row.distance), None)
+        Hit(row.clinic_id, float(row.distance), None, row.card)
         for row in conn.execute(text(statement), sql.params)
     ]
 
 
-def page_sql(plan: Plan, query: SearchQuery) -> str:
-    """The page's rows out of `space`, numbered in order: by the sort's key, then
-    `Plan.ties` ("distance" without a point, a whole state's search, is "recent").
+def page_sql(plan: Plan, query: SearchQuery, prefix: int | None = None) -> str:
+    """The page's rows out of `space` (or with `prefix`, the first `prefix` rows),
+    numbered in order: by the sort's key, then `Plan.ties` ("distance" without a
+    point, a whole state's search, is "recent"; the last tie, the id, makes the
+    order total, so a page is a slice of a longer prefix).
 
     The outer row_number orders them again (at most 50): a UNION ALL promises
     no order of its own.
@@ -388,12 +399,24 @@ def page_sql(plan: Plan, query: SearchQuery) -> str:
     where = plan.passing
     if plan.point and query.sort == "distance":
         where += f" AND (s.geog <-> {plan.point}) <= (SELECT bound FROM nearest)"
-    limit = sql.bind(query.per_page, "l")
-    offset = sql.bind((query.page - 1) * query.per_page, "o")
+    start = (query.page - 1) * query.per_page
+    if prefix is None:
+        limit = sql.bind(query.per_page, "l")
+        offset = sql.bind(start, "o")
+        shown = "TRUE"
+    else:
+        limit, offset = sql.bind(prefix, "l"), "0"
+        shown = (
+            f"row_number() OVER w BETWEEN {sql.bind(start + 1, 'o')} "
+            f"AND {sql.bind(start + query.per_page, 'o')}"
+        )
+    # The page's cards from the statement's own snapshot, so a row removed since
+    # cannot leave the page shorter than its total (`with_cards`); read (from
+    # TOAST) only for the rows of the page.
     return f"""
         SELECT 'page' AS part, NULL::text AS facet, NULL::text AS code,
-               row_number() OVER (ORDER BY {", ".join(f"p.{k}" for k in keys)}) AS n,
-               p.clinic_id, p.distance, p.score
+               row_number() OVER w AS n, p.clinic_id, p.distance, p.score,
+               CASE WHEN {shown} THEN c.card END AS card
         FROM (
             SELECT s.clinic_id, {plan.distance("s")} AS distance, s.score,
                    {lowest} AS lowest, s.verified_ordinal, s.accepting, s.checked,
@@ -401,6 +424,8 @@ def page_sql(plan: Plan, query: SearchQuery) -> str:
             FROM space s WHERE {where}
             ORDER BY {", ".join(keys)} LIMIT {limit} OFFSET {offset}
         ) p
+        JOIN {TABLE} c ON c.clinic_id = p.clinic_id
+        WINDOW w AS (ORDER BY {", ".join(f"p.{k}" for k in keys)})
         """
 
 
@@ -419,29 +444,36 @@ def facet_sql(plan: Plan) -> list[str]:
         # function scan, with its own tuplestore, per row.
         parts.append(
             f"SELECT 'facet', '{name}', t.code, count(*) FILTER (WHERE {condition}), "
-            f"NULL, NULL, NULL "
+            f"NULL, NULL, NULL, NULL "
             f"FROM (SELECT unnest(s.{name}) AS code, s.* FROM space s) t GROUP BY t.code"
         )
     return parts
 
 
 def with_cards(conn: Connection, *lists: list[Hit]) -> list[list[Hit]]:
-    """These hit lists with each hit's result card, read by id in one statement.
+    """These hit lists with each hit's result card, those without one read by id in
+    one statement.
 
-    Apart from the search's own statements, so a page, its telehealth programs and
-    the nearest clinics (and those kept per generation by `pg_statistics`) all take
-    their cards the same way; a row rewritten meanwhile gives its newer card, and
-    a row removed meanwhile none (the finder skips it).
+    The page statements read their page's cards themselves; the telehealth
+    programs and the nearest clinics (and the hits kept per generation by
+    `pg_statistics`) take theirs here, after the search's own statements: a row
+    rewritten meanwhile gives its newer card, and a row removed meanwhile none
+    (it is left out; the finder skips it).
     """
-    ids = sorted({hit.clinic_id for hits in lists for hit in hits})
-    if not ids:
-        return [list(hits) for hits in lists]
-    rows = conn.execute(
-        text(f"SELECT clinic_id, card FROM {TABLE} WHERE clinic_id = ANY(:ids)"), {"ids": ids}
-    )
-    cards = {clinic_id: card for clinic_id, card in rows}
+    ids = sorted({hit.clinic_id for hits in lists for hit in hits if hit.card is None})
+    cards: dict[int, str] = {}
+    if ids:
+        rows = conn.execute(
+            text(f"SELECT clinic_id, card FROM {TABLE} WHERE clinic_id = ANY(:ids)"),
+            {"ids": ids},
+        )
+        cards = {clinic_id: card for clinic_id, card in rows}
     return [
-        [replace(hit, card=cards.get(hit.clinic_id)) for hit in hits if hit.clinic_id in cards]
+        [
+            hit if hit.card is not None else replace(hit, card=cards[hit.clinic_id])
+            for hit in hits
+            if hit.card is not None or hit.clinic_id in cards
+        ]
         for hits in lists
     ]
 

@@ -3,8 +3,9 @@
 Every write of the index gives it a new generation (`search_stats`, see
 `pg_index`), so what is kept here (the document frequencies of query words; the
 facets, total and telehealth programs of a search, the same for all its pages and
-sorts) never outlives the index contents it came from, and several app servers
-still see every commit at once.
+sorts; the first results of a search without a place, in the order of its sort)
+never outlives the index contents it came from, and several app servers still see
+every commit at once.
 """
 
 from __future__ import annotations
@@ -28,6 +29,14 @@ FIELD_WEIGHTS = {"a": 3.0, "b": 2.0, "c": 1.0}
 # (facets, total, telehealth programs; a few kB each).
 FREQUENCY_CACHE = 4096
 SHARED_CACHE = 512
+# A search without a place reads every match of its text to order them (a word
+# most of 100k listings hold: tens of thousands of rows, about 100 ms): it keeps
+# its first RANKED results per sort (10 pages of 20; about 20 kB), so its next
+# pages, and the same search again, read none (docs/performance.md).
+RANKED = 200
+RANKED_CACHE = 512
+# Pages deeper than this many results are read by LIMIT and OFFSET, and not kept.
+RANKED_DEEPEST = 1000
 _READ_STATS = text(f"SELECT generation, documents FROM {STATS}")
 
 
@@ -38,6 +47,21 @@ class Shared:
     facets: dict[str, dict[str, int]]
     total: int
     telehealth: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """The first results of a search without a place in one sort's order (at most
+    RANKED, or every result when `complete`)."""
+
+    hits: tuple[Hit, ...]
+    complete: bool
+
+    def page(self, first: int, count: int) -> list[Hit] | None:
+        """Results first .. first + count - 1, or None if they are not all kept."""
+        if not self.complete and first + count > len(self.hits):
+            return None
+        return list(self.hits[first : first + count])
 
 
 @dataclass(frozen=True)
@@ -61,12 +85,20 @@ class Statistics:
     def __init__(self) -> None:
         self._frequencies = Memo(FREQUENCY_CACHE)
         self._shared = Memo(SHARED_CACHE)
+        self._ranked = Memo(RANKED_CACHE)
 
     def shared(self, key: tuple | None) -> Shared | None:
         return self._shared.get(key) if key else None
 
     def keep(self, key: tuple, shared: Shared) -> None:
         self._shared.put(key, shared)
+
+    def ranked(self, key: tuple | None, sort: str) -> Ranked | None:
+        """The first results of the search `key` (see `shared_key`) in `sort`'s order."""
+        return self._ranked.get((key, sort)) if key else None
+
+    def keep_ranked(self, key: tuple, sort: str, ranked: Ranked) -> None:
+        self._ranked.put((key, sort), ranked)
 
     def document_frequencies(
         self, conn: Connection, stats: Stats, units: list[list[list[str]]]

@@ -14,6 +14,7 @@ search as SQL), `pg_statistics` (what a process keeps per index generation).
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import replace
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
@@ -21,7 +22,7 @@ from sqlalchemy.engine import Connection
 from . import pg_index, pg_query
 from .backend import SearchBackend, SearchPage
 from .documents import ClinicDocument
-from .pg_statistics import Shared, Statistics, read_stats
+from .pg_statistics import RANKED, RANKED_DEEPEST, Ranked, Shared, Statistics, read_stats
 from .query import FILTERS, SearchQuery
 
 # Per search (SET LOCAL: for the rest of the request's transaction). JIT off: the
@@ -103,7 +104,7 @@ class PostgresBackend(SearchBackend):
         conn.exec_driver_sql(_SEARCH_SETTINGS)
         return self._search(conn, query)
 
-    def _search(self, conn: Connection, query: SearchQuery) -> SearchPage:
+    def _search(self, conn: Connection, query: SearchQuery, kept: bool = True) -> SearchPage:
         statistics = self._statistics
         stats = read_stats(conn)
         plan = pg_query.plan_search(conn, query)
@@ -111,6 +112,20 @@ class PostgresBackend(SearchBackend):
         state = plan.sql.bind([place.state], "s") if place is not None and place.state else None
         key = statistics.shared_key(stats, plan, query)
         shared = statistics.shared(key)
+        start = (query.page - 1) * query.per_page
+        # Without a place, a search orders every match of its text: it keeps its first
+        # results (pg_statistics.RANKED) and reads none for a page among them.
+        ranking = plan.point is None and start + query.per_page <= RANKED_DEEPEST
+        first = max(RANKED, start + query.per_page) if ranking else None
+        ranked = statistics.ranked(key, query.sort) if kept and ranking and shared else None
+        hits = ranked.page(start, query.per_page) if ranked is not None else None
+        if hits is not None:
+            page = self._page(conn, query, hits, shared)
+            if len(page.hits) == len(hits):
+                return page
+            # A write committed since the stats were read removed one of them (its
+            # card is gone): this generation's ranking is outdated, read afresh.
+            return self._search(conn, query, kept=False)
         score = "0.0"
         if plan.units and (query.sort == "relevance" or (state is not None and shared is None)):
             score = statistics.score(conn, plan.sql, plan.units, stats)
@@ -124,17 +139,32 @@ class PostgresBackend(SearchBackend):
             if plan.point and query.sort == "distance":
                 hits = pg_query.nearest_page(conn, plan, query)
             else:
-                hits, _, _ = pg_query.page_and_counts(conn, plan, query, score, counted=False)
+                hits, _, _ = pg_query.page_and_counts(
+                    conn, plan, query, score, counted=False, prefix=first
+                )
             if read_stats(conn).generation != stats.generation:
                 shared, key = None, None  # a write came between: count afresh
         if shared is None:
-            hits, facets, total = pg_query.page_and_counts(conn, plan, query, score, counted=True)
+            hits, facets, total = pg_query.page_and_counts(
+                conn, plan, query, score, counted=True, prefix=first
+            )
             telehealth = pg_query.telehealth_hits(conn, plan, query, score, state) if state else []
             shared = Shared(facets, total, tuple(telehealth))
             if key and read_stats(conn).generation == stats.generation:
                 statistics.keep(key, shared)
+            else:
+                key = None
+        if first is not None:
+            if key:  # without the cards (the page's own came with it): 200 of them are 140 kB
+                kept_hits = tuple(replace(hit, card=None) for hit in hits)
+                statistics.keep_ranked(key, query.sort, Ranked(kept_hits, len(hits) < first))
+            hits = hits[start : start + query.per_page]
         if plan.point:
             conn.exec_driver_sql(_PARALLEL)
+        return self._page(conn, query, hits, shared)
+
+    @staticmethod
+    def _page(conn: Connection, query: SearchQuery, hits: list, shared: Shared) -> SearchPage:
         hits, telehealth = pg_query.with_cards(conn, hits, list(shared.telehealth))
         return SearchPage(
             query=query,
