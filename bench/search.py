@@ -223,10 +223,10 @@ def phase_query(
         search = engine.search
         inside: list[float] = []
 
-        def timed_search(query):
+        def timed_search(query, *args):
             started = time.perf_counter()
             try:
-                return search(query)
+                return search(query, *args)
             finally:
                 inside.append((time.perf_counter() - started) * 1000)
 

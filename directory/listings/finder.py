@@ -25,6 +25,7 @@ from ..search import (
     healing,
     parse_search_query,
 )
+from ..search.query import TELEHEALTH_LIMIT
 from .cards import Card, Vocabularies, card_of
 from .catalog import clinics_by_ids
 from .understanding import Understood, understand
@@ -78,14 +79,15 @@ def find(args: Mapping[str, Any], *, telehealth_limit: int | None = None) -> Fou
     vocabularies = vocabulary_names()
     query, understood = understand(parse(args, vocabularies))
     backend = get_backend()
-    page = _search(backend, query)
+    shown = TELEHEALTH_LIMIT if telehealth_limit is None else telehealth_limit
+    page = _search(backend, query, shown)
     nearest_hits = []
     # (a whole state has no distances: nothing nearer to name)
     if query.location is not None and not query.whole_state and page.total == 0:
         anywhere = replace(
             query, radius=ANYWHERE_MILES, sort="distance", page=1, per_page=NEAREST_SHOWN
         )
-        nearest_hits = _search(backend, anywhere).hits
+        nearest_hits = _search(backend, anywhere, 0).hits
     shown_telehealth = page.telehealth[:telehealth_limit]
     cards = cards_of(page.hits + shown_telehealth + nearest_hits, vocabularies)
 
@@ -118,10 +120,10 @@ def cards_of(hits: list[Hit], vocabularies: Vocabularies) -> dict[int, Card]:
     return cards
 
 
-def _search(backend: SearchBackend, query: SearchQuery) -> SearchPage:
+def _search(backend: SearchBackend, query: SearchQuery, telehealth_cards: int) -> SearchPage:
     """The backend's answer; a damaged index is reported for repair and answers 503."""
     try:
-        return backend.search(query)
+        return backend.search(query, telehealth_cards)
     except IndexDamaged as exc:
         healing.report_damage(current_app._get_current_object(), exc.where)  # type: ignore[attr-defined]
         raise healing.SearchUnavailable() from exc

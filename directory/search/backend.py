@@ -7,7 +7,7 @@ from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass, field
 
 from .documents import ClinicDocument
-from .query import SearchQuery
+from .query import TELEHEALTH_LIMIT, SearchQuery
 
 
 class IndexBusy(Exception):
@@ -118,8 +118,10 @@ class SearchBackend(ABC):
         """Every indexed clinic id with the fingerprint of the document it was indexed from."""
 
     @abstractmethod
-    def search(self, query: SearchQuery) -> SearchPage:
-        """Run a validated query."""
+    def search(self, query: SearchQuery, telehealth_cards: int = TELEHEALTH_LIMIT) -> SearchPage:
+        """Run a validated query. Every telehealth program is found and counted, but
+        only the first `telehealth_cards` carry their result cards: the rest are not
+        shown (a page lists ten of up to fifty)."""
 
     def warm_up(self) -> None:
         """Open the index for searching before the first search (raises `IndexDamaged`)."""

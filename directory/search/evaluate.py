@@ -214,9 +214,11 @@ class Evaluator:
         scorer: Callable[[Index], np.ndarray] | None = None,
         trust: TrustCutoffs | None = None,
         card: Callable[[int], str | None] | None = None,
+        telehealth_cards: int = TELEHEALTH_LIMIT,
     ):
         self.table = table
         self.card = card
+        self.telehealth_cards = telehealth_cards
         self.postings = postings
         self.codes = codes
         self.query = query
@@ -461,8 +463,13 @@ class Evaluator:
         order = order[:TELEHEALTH_LIMIT]
         scored = self.scorer is not None
         return [
-            self._hit(int(docnums[i]), float(scores[i]) if scored else None, measured=False)
-            for i in order.tolist()
+            self._hit(
+                int(docnums[i]),
+                float(scores[i]) if scored else None,
+                measured=False,
+                carded=n < self.telehealth_cards,
+            )
+            for n, i in enumerate(order.tolist())
         ]
 
     def _score_array(self, docnums: Index) -> np.ndarray:
@@ -471,10 +478,11 @@ class Evaluator:
             return np.zeros(len(docnums))
         return self.scorer(docnums)
 
-    def _hit(self, docnum: int, score: float | None, measured: bool) -> Hit:
-        """A result, with its distance when the search measures from a point."""
+    def _hit(self, docnum: int, score: float | None, measured: bool, carded: bool = True) -> Hit:
+        """A result, with its distance when the search measures from a point (and its
+        card unless it will not be shown)."""
         distance = None
         if measured and not np.isnan(self.table.lat[docnum]):
             distance = self.exact(docnum)
-        card = self.card(docnum) if self.card else None
+        card = self.card(docnum) if self.card and carded else None
         return Hit(int(self.table.clinic_id[docnum]), distance, score, card)

@@ -23,7 +23,7 @@ from . import pg_index, pg_query
 from .backend import SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .pg_statistics import RANKED, RANKED_DEEPEST, Ranked, Shared, Statistics, read_stats
-from .query import FILTERS, SearchQuery
+from .query import FILTERS, TELEHEALTH_LIMIT, SearchQuery
 
 # Per search (SET LOCAL: for the rest of the request's transaction). JIT off: the
 # planner's row estimates for ST_DWithin and unnest are far off, so it compiled short
@@ -99,12 +99,14 @@ class PostgresBackend(SearchBackend):
         statement = text(f"SELECT generation FROM {pg_index.STATS}")
         return self._connection().execute(statement).scalar()
 
-    def search(self, query: SearchQuery) -> SearchPage:
+    def search(self, query: SearchQuery, telehealth_cards: int = TELEHEALTH_LIMIT) -> SearchPage:
         conn = self._connection()
         conn.exec_driver_sql(_SEARCH_SETTINGS)
-        return self._search(conn, query)
+        return self._search(conn, query, telehealth_cards)
 
-    def _search(self, conn: Connection, query: SearchQuery, kept: bool = True) -> SearchPage:
+    def _search(
+        self, conn: Connection, query: SearchQuery, telehealth_cards: int, kept: bool = True
+    ) -> SearchPage:
         statistics = self._statistics
         stats = read_stats(conn)
         plan = pg_query.plan_search(conn, query)
@@ -120,12 +122,12 @@ class PostgresBackend(SearchBackend):
         ranked = statistics.ranked(key, query.sort) if kept and ranking and shared else None
         hits = ranked.page(start, query.per_page) if ranked is not None else None
         if hits is not None:
-            page = self._page(conn, query, hits, shared)
+            page = self._page(conn, query, hits, shared, telehealth_cards)
             if len(page.hits) == len(hits):
                 return page
             # A write committed since the stats were read removed one of them (its
             # card is gone): this generation's ranking is outdated, read afresh.
-            return self._search(conn, query, kept=False)
+            return self._search(conn, query, telehealth_cards, kept=False)
         score = "0.0"
         if plan.units and (query.sort == "relevance" or (state is not None and shared is None)):
             score = statistics.score(conn, plan.sql, plan.units, stats)
@@ -161,11 +163,17 @@ class PostgresBackend(SearchBackend):
             hits = hits[start : start + query.per_page]
         if plan.point:
             conn.exec_driver_sql(_PARALLEL)
-        return self._page(conn, query, hits, shared)
+        return self._page(conn, query, hits, shared, telehealth_cards)
 
     @staticmethod
-    def _page(conn: Connection, query: SearchQuery, hits: list, shared: Shared) -> SearchPage:
-        hits, telehealth = pg_query.with_cards(conn, hits, list(shared.telehealth))
+    def _page(
+        conn: Connection, query: SearchQuery, hits: list, shared: Shared, telehealth_cards: int
+    ) -> SearchPage:
+        """The answer, with the page's cards and those of the telehealth programs shown
+        (the rest are counted, not shown: their cards are not read)."""
+        shown, rest = shared.telehealth[:telehealth_cards], shared.telehealth[telehealth_cards:]
+        hits, telehealth = pg_query.with_cards(conn, hits, list(shown))
+        telehealth += rest
         return SearchPage(
             query=query,
             hits=hits,

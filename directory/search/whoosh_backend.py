@@ -47,7 +47,7 @@ from . import whoosh_index, whoosh_query
 from .backend import IndexDamaged, SearchBackend, SearchPage
 from .documents import ClinicDocument
 from .index_folders import IndexFolders
-from .query import SearchQuery
+from .query import TELEHEALTH_LIMIT, SearchQuery
 from .whoosh_generation import Generation, ReadFailed, outcome, row_table
 from .whoosh_index import PARALLEL_REBUILD_FROM, TEXT_FIELDS, build_schema, storage
 
@@ -300,14 +300,13 @@ class WhooshBackend(SearchBackend):
         except IndexDamaged:
             return None
 
-    def search(self, query: SearchQuery) -> SearchPage:
+    def search(self, query: SearchQuery, telehealth_cards: int = TELEHEALTH_LIMIT) -> SearchPage:
         """Run the query on the current generation; when a read fails because another
         process replaced files meanwhile, run it again on the newer generation."""
         for attempt in range(OPEN_RETRIES):
             generation = self._current()
-            page, failure = outcome(
-                partial(whoosh_query.run, generation, self._texts, query), ReadFailed
-            )
+            run = partial(whoosh_query.run, generation, self._texts, query, telehealth_cards)
+            page, failure = outcome(run, ReadFailed)
             if failure is None:
                 return page  # type: ignore[return-value]
             if attempt == OPEN_RETRIES - 1 or not self._outdated(

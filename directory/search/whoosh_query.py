@@ -116,8 +116,11 @@ def scores(generation: Generation, query: Query, docnums: np.ndarray) -> np.ndar
     return found
 
 
-def run(generation: Generation, texts: TextQueries, query: SearchQuery) -> SearchPage:
-    """The query's page on this generation (raises `ReadFailed` when a read fails)."""
+def run(
+    generation: Generation, texts: TextQueries, query: SearchQuery, telehealth_cards: int
+) -> SearchPage:
+    """The query's page on this generation (raises `ReadFailed` when a read fails);
+    the first `telehealth_cards` telehealth programs carry their cards."""
     text_matches = None
     scorer = None
     if query.q:
@@ -144,4 +147,5 @@ def run(generation: Generation, texts: TextQueries, query: SearchQuery) -> Searc
         text_matches,
         scorer,
         card=generation.card,
+        telehealth_cards=telehealth_cards,
     ).run()
