@@ -79,8 +79,8 @@ def find(args: Mapping[str, Any], *, telehealth_limit: int | None = None) -> Fou
     vocabularies = vocabulary_names()
     query, understood = understand(parse(args, vocabularies))
     backend = get_backend()
-    shown = TELEHEALTH_LIMIT if telehealth_limit is None else telehealth_limit
-    page = _search(backend, query, shown)
+    telehealth_cards = TELEHEALTH_LIMIT if telehealth_limit is None else telehealth_limit
+    page = _search(backend, query, telehealth_cards)
     nearest_hits = []
     # (a whole state has no distances: nothing nearer to name)
     if query.location is not None and not query.whole_state and page.total == 0:
@@ -88,7 +88,7 @@ def find(args: Mapping[str, Any], *, telehealth_limit: int | None = None) -> Fou
             query, radius=ANYWHERE_MILES, sort="distance", page=1, per_page=NEAREST_SHOWN
         )
         nearest_hits = _search(backend, anywhere, 0).hits
-    shown_telehealth = page.telehealth[:telehealth_limit]
+    shown_telehealth = page.telehealth[:telehealth_cards]
     cards = cards_of(page.hits + shown_telehealth + nearest_hits, vocabularies)
 
     def shown(hits: list[Hit], distances: bool = True) -> list[Result]:
