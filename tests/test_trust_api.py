@@ -12,6 +12,7 @@ from sqlalchemy import select
 from directory.extensions import db
 from directory.geo import US_STATES
 from directory.models import Clinic, Modality
+from directory.search import sync
 from tests.helpers import add_check
 
 NPI = "1234567893"
@@ -44,7 +45,9 @@ def test_the_clinic_record_carries_each_check_and_each_price_date(site):
         }
         for (kind, subject), (outcome, source, age) in checks.items():
             add_check(clinic.id, kind, subject, outcome, source, f"ref {subject}", age)
-        db.session.commit()
+        # Written as the services write: queued for the index in the same commit, so
+        # the search results (whose cards the index keeps) follow.
+        sync.commit([clinic.id])
         slug, details = clinic.slug, clinic.details_confirmed_on
     record = site.app.test_client().get(f"/api/v1/clinics/{slug}").get_json()
     got = {(c["kind"], c["value"]): c for c in record["credentials"]}
@@ -139,7 +142,7 @@ def summarized(site):
                 offering.price_confirmed_on = today - timedelta(days=181 if n == 0 else 180)
                 prices[(clinic.id, offering.modality.code)] = offering.price_confirmed_on
         states = sorted({clinic.state for clinic in clinics})
-        db.session.commit()
+        sync.commit(site.ids)  # queued for the index as the services' writes are
     # Every outcome is exercised: current, all out of date, and neither.
     assert set(expected.values()) == {(True, False), (False, True), (False, False)}
     return site.app, expected, prices, states
