@@ -14,11 +14,12 @@ PUBLISHED = Clinic.status == "published"
 
 
 def _with_details(conditions: bool = True):
-    """Eager loads for what a page shows. Result cards show no conditions, and loading
-    them is the costliest relationship (about 3 ms a page of 40), so they can be left
-    out; `raiseload` then makes any template that reads them fail loudly in tests
-    instead of quietly issuing one query per clinic. The editors' checks are read by
-    every card's badge (`trust_summary`): one query a page."""
+    """Eager loads for what a page shows (a listing's card, `cards.card_text`, reads
+    all of them). The compare page shows no conditions, and loading them is the
+    costliest relationship (about 3 ms a page of 40), so they can be left out;
+    `raiseload` then makes any template that reads them fail loudly in tests instead
+    of quietly issuing one query per clinic. The editors' checks give a card its
+    badge (`stated.checked_ordinal`): one query a page."""
     return (
         selectinload(Clinic.offerings).joinedload(Offering.modality),
         selectinload(Clinic.conditions) if conditions else raiseload(Clinic.conditions),

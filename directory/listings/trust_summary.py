@@ -8,7 +8,8 @@ and ranks by, so a card never claims more than the filter that found it: a listi
 with a credential that could not be confirmed gets neither badge (its clinic page
 says which one and why).
 
-Reads `clinic.credential_checks`: load it with the page (`catalog._with_details`).
+A result card keeps the day number (`listings.cards`, from `stated.checked_ordinal`
+when the listing is indexed); `summary_of` judges it when the card is shown.
 """
 
 from __future__ import annotations
@@ -16,9 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from ..models import Clinic
 from ..search.trust import cutoffs
-from .stated import checked_ordinal
 
 
 @dataclass(frozen=True)
@@ -29,14 +28,10 @@ class CheckSummary:
     checks_expired: bool
 
 
-def check_summary(clinic: Clinic, today: date | None = None) -> CheckSummary:
-    """Whether the listing's checks are current, or all out of date (neither: never
-    checked, or a stated credential could not be confirmed)."""
-    return summary_of(checked_ordinal(clinic), today)
-
-
 def summary_of(newest: int, today: date | None = None) -> CheckSummary:
-    """The summary from `stated.checked_ordinal`'s day number (a result card keeps it)."""
+    """Whether the listing's checks are current, or all out of date (neither: never
+    checked, or a stated credential could not be confirmed), from the day number
+    `stated.checked_ordinal` gives."""
     if not newest:
         return CheckSummary(credentials_checked=False, checks_expired=False)
     current = cutoffs(today).checked(newest)

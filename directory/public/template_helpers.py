@@ -105,7 +105,7 @@ def facet_options(
 
     Built here rather than in a Jinja loop: a results page lists four filters of up
     to forty options on every search, and the loop's escaping and attribute lookups
-    were the largest part of rendering it (docs/performance.md, "Throughput").
+    were the largest part of rendering it (docs/performance.md, "Issue 14").
     """
     field = escape(name)
     owner = f' form="{escape(form)}"' if form else ""
